@@ -1,0 +1,1 @@
+"""Shared pieces of Podium's services: configuration and the Redis state store."""

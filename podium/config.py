@@ -1,0 +1,147 @@
+"""Read Podium's settings from the environment, once, when an app is created.
+
+Every setting is documented in `.env.example`. Nothing here runs at import time:
+services call `Config.from_env()` inside their `create_app()`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+DEFAULT_PUBLIC_URL = 'http://localhost:8080'
+DEFAULT_REDIS_URL = 'redis://127.0.0.1:6390/0'
+DEFAULT_TWILIO_API_URL = 'https://video.twilio.com'
+DEFAULT_TOKEN_TTL = 4 * 3600  # covers a long talk; Twilio caps tokens at 24 h
+MAX_TOKEN_TTL = 24 * 3600
+MIN_TOKEN_TTL = 60
+DEFAULT_EMPTY_ROOM_TIMEOUT = 10  # minutes; Twilio allows 1-60
+DEFAULT_MAX_PARTICIPANTS = 50  # Twilio's hard cap for group rooms
+DEFAULT_ROOM_CHECK_INTERVAL = 60  # seconds between Rooms API checks per room
+BACKENDS = ('twilio', 'local')
+
+WEBHOOK_PATH = '/webhooks/room-events'
+SIGNAL_PATH = '/video/signal'
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """All of Podium's settings. Build it with `Config.from_env()`."""
+
+    public_url: str
+    redis_url: str
+    video_backend: str
+    account_sid: str
+    api_key_sid: str
+    api_key_secret: str = field(repr=False)
+    auth_token: str = field(repr=False)
+    video_api_url: str = DEFAULT_TWILIO_API_URL
+    token_ttl: int = DEFAULT_TOKEN_TTL
+    empty_room_timeout: int = DEFAULT_EMPTY_ROOM_TIMEOUT
+    max_participants: int = DEFAULT_MAX_PARTICIPANTS
+    room_check_interval: int = DEFAULT_ROOM_CHECK_INTERVAL
+    signal_url: str = ''
+
+    @property
+    def status_callback_url(self) -> str:
+        """Return the public URL Twilio posts room status callbacks to."""
+        return self.public_url + WEBHOOK_PATH
+
+    def public_link(self, path: str) -> str:
+        """Return the absolute public URL of `path` (which starts with '/')."""
+        return self.public_url + path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Build a Config from environment variables (default: `os.environ`)."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str = '') -> str:
+            return env.get(name, default).strip()
+
+        def require(name: str, why: str) -> str:
+            value = get(name)
+            if not value:
+                raise ConfigError(
+                    f'{name} is not set: {why}. Set it in the environment or in '
+                    '.env (see .env.example).'
+                )
+            return value
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = get(name)
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f'{name} must be a whole number, got {raw!r}') from None
+            if not low <= value <= high:
+                raise ConfigError(f'{name} must be between {low} and {high}, got {value}')
+            return value
+
+        public_url = get('PODIUM_PUBLIC_URL', DEFAULT_PUBLIC_URL).rstrip('/')
+        parts = urlsplit(public_url)
+        if parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise ConfigError(
+                'PODIUM_PUBLIC_URL must be an absolute http(s) URL such as '
+                f'https://podium.example.org, got {public_url!r}'
+            )
+        if parts.path or parts.query or parts.fragment:
+            raise ConfigError(
+                'PODIUM_PUBLIC_URL must be an origin without a path, got '
+                f'{public_url!r}'
+            )
+
+        backend = get('PODIUM_VIDEO_BACKEND', 'twilio').lower()
+        if backend not in BACKENDS:
+            raise ConfigError(
+                f'PODIUM_VIDEO_BACKEND must be one of {", ".join(BACKENDS)}, '
+                f'got {backend!r}'
+            )
+        where = (
+            'the Twilio console' if backend == 'twilio' else 'bin/podium up (it makes them)'
+        )
+        account_sid = require('TWILIO_ACCOUNT_SID', f'the account SID from {where}')
+        api_key_sid = require('TWILIO_API_KEY_SID', f'an API key SID from {where}')
+        api_key_secret = require(
+            'TWILIO_API_KEY_SECRET', f'the secret of that API key, from {where}'
+        )
+        auth_token = require(
+            'TWILIO_AUTH_TOKEN',
+            'the account Auth Token is needed to check room status callback signatures',
+        )
+        video_api_url = get('PODIUM_VIDEO_API_URL', DEFAULT_TWILIO_API_URL).rstrip('/')
+        ws_scheme = 'wss' if parts.scheme == 'https' else 'ws'
+        signal_url = get('PODIUM_SIGNAL_URL') or f'{ws_scheme}://{parts.netloc}{SIGNAL_PATH}'
+
+        return cls(
+            public_url=public_url,
+            redis_url=get('PODIUM_REDIS_URL', DEFAULT_REDIS_URL),
+            video_backend=backend,
+            account_sid=account_sid,
+            api_key_sid=api_key_sid,
+            api_key_secret=api_key_secret,
+            auth_token=auth_token,
+            video_api_url=video_api_url,
+            token_ttl=integer('PODIUM_TOKEN_TTL', DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL, MAX_TOKEN_TTL),
+            empty_room_timeout=integer(
+                'PODIUM_EMPTY_ROOM_TIMEOUT', DEFAULT_EMPTY_ROOM_TIMEOUT, 1, 60
+            ),
+            max_participants=integer(
+                'PODIUM_MAX_PARTICIPANTS',
+                DEFAULT_MAX_PARTICIPANTS,
+                2,
+                50 if backend == 'twilio' else 100_000,
+            ),
+            room_check_interval=integer(
+                'PODIUM_ROOM_CHECK_INTERVAL', DEFAULT_ROOM_CHECK_INTERVAL, 1, 3600
+            ),
+            signal_url=signal_url,
+        )
