@@ -81,9 +81,13 @@ class Config:
             try:
                 value = int(raw)
             except ValueError:
-                raise ConfigError(f'{name} must be a whole number, got {raw!r}') from None
+                raise ConfigError(
+                    f'{name} must be a whole number, got {raw!r}'
+                ) from None
             if not low <= value <= high:
-                raise ConfigError(f'{name} must be between {low} and {high}, got {value}')
+                raise ConfigError(
+                    f'{name} must be between {low} and {high}, got {value}'
+                )
             return value
 
         public_url = get('PODIUM_PUBLIC_URL', DEFAULT_PUBLIC_URL).rstrip('/')
@@ -106,7 +110,9 @@ class Config:
                 f'got {backend!r}'
             )
         where = (
-            'the Twilio console' if backend == 'twilio' else 'bin/podium up (it makes them)'
+            'the Twilio console'
+            if backend == 'twilio'
+            else 'bin/podium up (it makes them)'
         )
         account_sid = require('TWILIO_ACCOUNT_SID', f'the account SID from {where}')
         api_key_sid = require('TWILIO_API_KEY_SID', f'an API key SID from {where}')
@@ -119,7 +125,9 @@ class Config:
         )
         video_api_url = get('PODIUM_VIDEO_API_URL', DEFAULT_TWILIO_API_URL).rstrip('/')
         ws_scheme = 'wss' if parts.scheme == 'https' else 'ws'
-        signal_url = get('PODIUM_SIGNAL_URL') or f'{ws_scheme}://{parts.netloc}{SIGNAL_PATH}'
+        signal_url = (
+            get('PODIUM_SIGNAL_URL') or f'{ws_scheme}://{parts.netloc}{SIGNAL_PATH}'
+        )
 
         return cls(
             public_url=public_url,
@@ -130,7 +138,9 @@ class Config:
             api_key_secret=api_key_secret,
             auth_token=auth_token,
             video_api_url=video_api_url,
-            token_ttl=integer('PODIUM_TOKEN_TTL', DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL, MAX_TOKEN_TTL),
+            token_ttl=integer(
+                'PODIUM_TOKEN_TTL', DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL, MAX_TOKEN_TTL
+            ),
             empty_room_timeout=integer(
                 'PODIUM_EMPTY_ROOM_TIMEOUT', DEFAULT_EMPTY_ROOM_TIMEOUT, 1, 60
             ),

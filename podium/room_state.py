@@ -21,7 +21,9 @@ ROOM_NAME_PREFIX = 'podium-'
 
 ROOM_EVENTS = frozenset({'room-created', 'room-ended'})
 PARTICIPANT_EVENTS = frozenset({'participant-connected', 'participant-disconnected'})
-TRACK_EVENTS = frozenset({'track-added', 'track-removed', 'track-enabled', 'track-disabled'})
+TRACK_EVENTS = frozenset(
+    {'track-added', 'track-removed', 'track-enabled', 'track-disabled'}
+)
 # Recording events and any event Twilio adds later are acknowledged and ignored.
 KNOWN_EVENTS = ROOM_EVENTS | PARTICIPANT_EVENTS | TRACK_EVENTS
 TRACK_KINDS = frozenset({'audio', 'video', 'data'})
@@ -58,8 +60,9 @@ def room_name_for(presentation_id: str) -> str:
 
 def presentation_id_for(room_name: str) -> str | None:
     """Return the presentation id a room belongs to, or None if it is not ours."""
-    if room_name.startswith(ROOM_NAME_PREFIX) and len(room_name) > len(ROOM_NAME_PREFIX):
-        return room_name[len(ROOM_NAME_PREFIX) :]
+    presentation_id = room_name.removeprefix(ROOM_NAME_PREFIX)
+    if presentation_id and presentation_id != room_name:
+        return presentation_id
     return None
 
 
@@ -76,7 +79,8 @@ def parse_timestamp(value: str) -> int:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidEvent(
-            f'Timestamp {value!r} is not an ISO 8601 time such as 2024-05-01T12:00:00.000Z'
+            f'Timestamp {value!r} is not an ISO 8601 time such as '
+            '2024-05-01T12:00:00.000Z'
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -97,13 +101,14 @@ def parse_event(form: Mapping[str, str]) -> RoomEvent | None:
         return value
 
     name = field('StatusCallbackEvent')
+    # Checked before the other fields: events Twilio adds later may carry other ones.
+    if name not in KNOWN_EVENTS:
+        return None
     common = {
         'room_sid': field('RoomSid'),
         'room_name': field('RoomName'),
         'timestamp': parse_timestamp(field('Timestamp')),
     }
-    if name not in KNOWN_EVENTS:
-        return None
     if name in ROOM_EVENTS:
         return RoomEvent(name=name, **common)
     participant = {
@@ -186,14 +191,15 @@ def _merge_track(record: dict | None, event: RoomEvent) -> dict:
     else:
         # Last writer wins by Timestamp; at a tie, disabled wins.
         candidate = (event.timestamp, event.name == 'track-disabled')
-        if new['enabled_at'] is None or candidate > (new['enabled_at'], not new['enabled']):
+        current = (new['enabled_at'], not new['enabled'])
+        if new['enabled_at'] is None or candidate > current:
             new['enabled_at'] = event.timestamp
             new['enabled'] = event.name == 'track-enabled'
     return new
 
 
 def participant_connected(record: dict) -> bool:
-    """Return whether a participant is connected: once disconnected, always disconnected."""
+    """Return whether a participant is connected; once disconnected, always so."""
     return record['disconnected_at'] is None
 
 
@@ -220,10 +226,12 @@ def presentation_view(
     room_open = room_status(room) == 'in-progress'
     connected = [p for p in presenters if participant_connected(p)] if room_open else []
     # A reload can briefly leave two presenter connections; the newest one counts.
-    presenter = max(connected, key=lambda p: (p['connected_at'] or 0, p['sid']), default=None)
+    presenter = max(
+        connected, key=lambda p: (p['connected_at'] or 0, p['sid']), default=None
+    )
     tracks = (
         [
-            {'sid': t['sid'], 'kind': t['kind'], 'name': t['name'], 'enabled': t['enabled']}
+            {k: t[k] for k in ('sid', 'kind', 'name', 'enabled')}
             for t in published_tracks(presenter)
         ]
         if presenter
@@ -245,5 +253,7 @@ def presentation_view(
             'status': room_status(room),
         },
         'presenter': {'connected': presenter is not None, 'tracks': tracks},
-        'attendees': {'count': attendee_count if room_open and status != 'ended' else 0},
+        'attendees': {
+            'count': attendee_count if room_open and status != 'ended' else 0
+        },
     }

@@ -78,40 +78,63 @@ class Store:
     def create_presentation(self, record: dict[str, str]) -> bool:
         """Store a new presentation; return False if its id is taken."""
         key = presentation_key(record['id'])
+        # WATCH, not HSETNX + HSET in one pipeline: that HSET overwrote a taken id.
         with self._redis.pipeline() as pipe:
-            pipe.hsetnx(key, 'id', record['id'])
-            pipe.hset(key, mapping=record)
-            pipe.expire(key, PRESENTATION_TTL)
-            created, *_ = pipe.execute()
-        return bool(created)
+            while True:
+                try:
+                    pipe.watch(key)
+                    if pipe.exists(key):
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, mapping=record)
+                    pipe.expire(key, PRESENTATION_TTL)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
 
     def get_presentation(self, presentation_id: str) -> dict[str, str] | None:
         record = self._redis.hgetall(presentation_key(presentation_id))
         return record or None
 
     def end_presentation(self, presentation_id: str, ended_at: int) -> bool:
-        """Mark a presentation ended; return False if it already was."""
+        """Mark a presentation ended; return False if it is unknown or already ended."""
         key = presentation_key(presentation_id)
         with self._redis.pipeline() as pipe:
-            pipe.hsetnx(key, 'ended_at', str(ended_at))
-            pipe.incr(version_key(presentation_id))
-            pipe.expire(version_key(presentation_id), PRESENTATION_TTL)
-            pipe.publish(CHANGES_CHANNEL, presentation_id)
-            first, *_ = pipe.execute()
-        return bool(first)
+            while True:
+                try:
+                    pipe.watch(key)
+                    if not pipe.exists(key) or pipe.hexists(key, 'ended_at'):
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, 'ended_at', str(ended_at))
+                    self._changed(pipe, presentation_id)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+
+    @staticmethod
+    def _changed(pipe, presentation_id: str) -> None:
+        """Queue a version bump and a change notification for open pages."""
+        pipe.incr(version_key(presentation_id))
+        pipe.expire(version_key(presentation_id), PRESENTATION_TTL)
+        pipe.publish(CHANGES_CHANNEL, presentation_id)
 
     def set_room(self, presentation_id: str, room_sid: str, checked_at: int) -> None:
         """Record the presentation's current room, as the Rooms API just confirmed."""
         key = presentation_key(presentation_id)
         previous = self._redis.hget(key, 'room_sid')
         with self._redis.pipeline() as pipe:
-            pipe.hset(key, mapping={'room_sid': room_sid, 'room_checked_at': str(checked_at)})
+            pipe.hset(
+                key, mapping={'room_sid': room_sid, 'room_checked_at': str(checked_at)}
+            )
             pipe.sadd(presentation_rooms_key(presentation_id), room_sid)
             pipe.expire(presentation_rooms_key(presentation_id), PRESENTATION_TTL)
             if previous != room_sid:
-                pipe.incr(version_key(presentation_id))
-                pipe.expire(version_key(presentation_id), PRESENTATION_TTL)
-                pipe.publish(CHANGES_CHANNEL, presentation_id)
+                self._changed(pipe, presentation_id)
             pipe.execute()
 
     def get_room(self, room_sid: str) -> dict | None:
@@ -120,7 +143,7 @@ class Store:
     # Room state (written by the webhooks service only) ---------------------------
 
     def apply_event(self, event: RoomEvent) -> bool:
-        """Merge one callback into the stored state atomically; return True if it changed."""
+        """Merge one callback into the stored state atomically; True if it changed."""
         presentation_id = room_state.presentation_id_for(event.room_name)
         if presentation_id is None:
             return False
@@ -143,11 +166,10 @@ class Store:
                     pipe.set(key, _dump(new), ex=ROOM_STATE_TTL)
                     if not event.is_room_event:
                         self._index_participant(pipe, new)
-                    pipe.sadd(presentation_rooms_key(presentation_id), event.room_sid)
-                    pipe.expire(presentation_rooms_key(presentation_id), PRESENTATION_TTL)
-                    pipe.incr(version_key(presentation_id))
-                    pipe.expire(version_key(presentation_id), PRESENTATION_TTL)
-                    pipe.publish(CHANGES_CHANNEL, presentation_id)
+                    rooms = presentation_rooms_key(presentation_id)
+                    pipe.sadd(rooms, event.room_sid)
+                    pipe.expire(rooms, PRESENTATION_TTL)
+                    self._changed(pipe, presentation_id)
                     pipe.execute()
                     return True
                 except redis.WatchError:
@@ -190,7 +212,8 @@ class Store:
             pipe.get(version_key(presentation_id))
             room_raw, presenter_sids, attendee_count, version_raw = pipe.execute()
         keys = [participant_key(room_sid, sid) for sid in sorted(presenter_sids)]
-        presenters = [r for r in map(_load, self._redis.mget(keys) if keys else []) if r]
+        records = self._redis.mget(keys) if keys else []
+        presenters = [r for r in map(_load, records) if r]
         room = _load(room_raw)
         if room is None:
             room = {'sid': room_sid, 'name': '', 'created_at': None, 'ended_at': None}

@@ -1,0 +1,1 @@
+"""The webhooks service: merges signed room status callbacks into Redis."""

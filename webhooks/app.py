@@ -1,0 +1,49 @@
+"""Build the webhooks WSGI app: room status callbacks in, merged room state out."""
+
+from __future__ import annotations
+
+import logging
+
+import falcon
+import redis
+
+from podium.config import WEBHOOK_PATH, Config
+from podium.store import Store
+from webhooks.form import MAX_BODY_BYTES
+from webhooks.health import Health
+from webhooks.room_events import RoomEvents
+from webhooks.signature import TwilioSignature
+
+HEALTH_PATH = '/webhooks/healthz'
+
+logger = logging.getLogger(__name__)
+
+
+def _redis_unavailable(req, resp, ex, params) -> None:
+    # 503 makes Twilio retry the callback instead of dropping it as a client error.
+    logger.error('Redis error on %s %s: %s', req.method, req.path, type(ex).__name__)
+    raise falcon.HTTPServiceUnavailable(
+        title='Storage unavailable',
+        description='Room state cannot be stored right now; try again shortly.',
+    )
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    store: Store | None = None,
+    max_body: int = MAX_BODY_BYTES,
+) -> falcon.App:
+    """Return the webhooks app; settings come from the environment unless given."""
+    config = config or Config.from_env()
+    store = store or Store.from_url(config.redis_url)
+    app = falcon.App()
+    app.add_route(
+        WEBHOOK_PATH,
+        RoomEvents(
+            store, TwilioSignature(config.public_url, config.auth_token), max_body
+        ),
+    )
+    app.add_route(HEALTH_PATH, Health(store))
+    app.add_error_handler(redis.RedisError, _redis_unavailable)
+    return app

@@ -1,0 +1,60 @@
+"""`POST /webhooks/room-events`: merge one room status callback into the store."""
+
+from __future__ import annotations
+
+import logging
+
+import falcon
+
+from podium import room_state
+from podium.room_state import InvalidEvent
+from podium.store import Store
+from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
+from webhooks.signature import TwilioSignature, verify_signature
+
+logger = logging.getLogger(__name__)
+
+
+class RoomEvents:
+    """Room status callbacks from Twilio or the local video server."""
+
+    def __init__(
+        self, store: Store, signature: TwilioSignature, max_body: int = MAX_BODY_BYTES
+    ):
+        self._store = store
+        self.signature = signature  # read by the verify_signature hook
+        self.max_body = max_body  # read by the read_form hook
+
+    # Hooks run top to bottom: parse the body once, then check it is signed.
+    @falcon.before(read_form)
+    @falcon.before(verify_signature)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, form: Form) -> None:
+        fields = single_values(form)
+        name = fields.get('StatusCallbackEvent', '')
+        try:
+            event = room_state.parse_event(fields)
+        except InvalidEvent as ex:
+            logger.warning('rejected callback %r: %s', name[:64], ex)
+            raise falcon.HTTPBadRequest(
+                title='Invalid room status callback', description=str(ex)
+            ) from None
+        resp.status = falcon.HTTP_204
+        if event is None:
+            logger.info('ignored callback %r: not an event Podium tracks', name[:64])
+            return
+        if room_state.presentation_id_for(event.room_name) is None:
+            logger.info(
+                'ignored callback %s room=%s: not a Podium room',
+                event.name,
+                event.room_sid,
+            )
+            return
+        changed = self._store.apply_event(event)
+        logger.info(
+            'callback %s room=%s participant=%s track=%s %s',
+            event.name,
+            event.room_sid,
+            event.participant_sid or '-',
+            event.track_sid or '-',
+            'applied' if changed else 'already known',
+        )
