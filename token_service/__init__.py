@@ -1,0 +1,1 @@
+"""The token service: presentations, access tokens, subscribe rules, room lifecycle."""

@@ -1,0 +1,52 @@
+"""The token service's Falcon app: wiring only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import falcon
+import redis
+from twilio.rest import Client
+
+from podium.config import Config
+from podium.store import Store
+from token_service.errors import HANDLED, handle_store_error, handle_video_error
+from token_service.health import Health
+from token_service.presentations import PresentationEnd, Presentations
+from token_service.rooms import Rooms, twilio_client
+from token_service.subscribe_rules import SubscribeRules
+from token_service.tokens import Tokens
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    store: Store | None = None,
+    rooms: Rooms | None = None,
+    clock: Callable[[], float] = time.time,
+    client_factory: Callable[[Config], Client] = twilio_client,
+) -> falcon.App:
+    """Return the token service, reading settings from the environment if not given."""
+    config = config or Config.from_env()
+    store = store or Store.from_url(config.redis_url)
+    rooms = rooms or Rooms(client_factory(config), config)
+
+    app = falcon.App()
+    app.add_route('/api/presentations', Presentations(config, store, clock))
+    app.add_route(
+        '/api/presentations/{presentation_id}/tokens',
+        Tokens(config, store, rooms, clock),
+    )
+    app.add_route(
+        '/api/presentations/{presentation_id}/subscribe-rules',
+        SubscribeRules(config, store, rooms, clock),
+    )
+    app.add_route(
+        '/api/presentations/{presentation_id}/end',
+        PresentationEnd(store, rooms, clock),
+    )
+    app.add_route('/api/healthz', Health(store))
+    app.add_error_handler(HANDLED, handle_video_error)
+    app.add_error_handler(redis.RedisError, handle_store_error)
+    return app

@@ -1,0 +1,107 @@
+"""Creating and ending presentations."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+import falcon
+
+from podium import room_state
+from podium.config import Config
+from podium.store import Store
+from token_service import access
+from token_service.bodies import read_json_object, text_field
+from token_service.rooms import Rooms
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_LENGTH = 128
+ID_BYTES = 9  # 12 URL-safe characters; ids are links, not secrets
+CREATE_ATTEMPTS = 3
+
+
+def new_presentation_id() -> str:
+    return secrets.token_urlsafe(ID_BYTES)
+
+
+class Presentations:
+    """`POST /api/presentations`: create a presentation and its presenter key."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Callable[[], float],
+        new_id: Callable[[], str] = new_presentation_id,
+    ):
+        self._config = config
+        self._store = store
+        self._clock = clock
+        self._new_id = new_id
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response):
+        body = read_json_object(req)
+        title = text_field(body, 'title', max_length=MAX_TITLE_LENGTH, required=True)
+        key = access.new_presenter_key()
+        for _ in range(CREATE_ATTEMPTS):
+            presentation_id = self._new_id()
+            record = {
+                'id': presentation_id,
+                'title': title,
+                'room_name': room_state.room_name_for(presentation_id),
+                'presenter_key_hash': access.hash_key(key),
+                'created_at': str(int(self._clock() * 1000)),
+            }
+            # 72 random bits make a clash all but impossible; never overwrite one.
+            if self._store.create_presentation(record):
+                break
+        else:
+            raise falcon.HTTPServiceUnavailable(
+                title='Could not create the presentation',
+                description='Please try again.',
+            )
+        log.info('created presentation %s', presentation_id)
+        path = f'/presentations/{presentation_id}'
+        resp.status = falcon.HTTP_201
+        resp.cache_control = ['no-store']
+        resp.location = path
+        resp.media = {
+            'id': presentation_id,
+            'title': title,
+            'attendee_url': self._config.public_link(path),
+            # The key rides in the fragment, which browsers never send to servers.
+            'presenter_url': self._config.public_link(f'{path}/present#key={key}'),
+            'presenter_key': key,
+        }
+
+
+class PresentationEnd:
+    """`POST /api/presentations/{id}/end`: end the talk and close its room."""
+
+    def __init__(self, store: Store, rooms: Rooms, clock: Callable[[], float]):
+        self._store = store
+        self._rooms = rooms
+        self._clock = clock
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
+        body = read_json_object(req)
+        presentation = access.find_presentation(self._store, presentation_id)
+        access.require_presenter(presentation, body.get('key'))
+        now_ms = int(self._clock() * 1000)
+        if self._store.end_presentation(presentation_id, now_ms):
+            log.info('presentation %s ended', presentation_id)
+        presentation = self._store.get_presentation(presentation_id) or presentation
+        # Completing again on a repeated end is how a failed first attempt recovers.
+        room_sid = presentation.get('room_sid')
+        if room_sid:
+            room = self._store.get_room(room_sid)
+            if not (room and room.get('ended_at')):
+                self._rooms.complete(room_sid)
+        resp.cache_control = ['no-store']
+        resp.media = {
+            'id': presentation_id,
+            'status': 'ended',
+            'ended_at': int(presentation.get('ended_at') or now_ms),
+        }

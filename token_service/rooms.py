@@ -1,0 +1,150 @@
+"""The Rooms REST API, through twilio-python, and the room cache in the store.
+
+`client.video.base_url` is the seam for the local backend: the same calls go
+either to Twilio or to local_video's Twilio-compatible `/v1/Rooms` server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from requests import Session
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from podium import room_state
+from podium.config import Config
+from podium.store import Store
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT = 10  # seconds; twilio-python waits forever by default
+ROOM_IN_PROGRESS = 'in-progress'
+ROOM_EXISTS = 53113  # "Room exists": a concurrent request created it first
+# twilio-python raises the second for RFC 9457 problem bodies.
+VIDEO_ERRORS = (TwilioRestException, TwilioServiceException)
+
+
+class PerThreadHttpClient(TwilioHttpClient):
+    """twilio-python's HTTP client with one keep-alive `Session` per thread.
+
+    gunicorn's gthread workers share one client between threads, and a
+    requests Session is not documented as thread-safe.
+    """
+
+    def __init__(self, timeout: float):
+        self._local = threading.local()
+        super().__init__(pool_connections=False, timeout=timeout)
+
+    @property
+    def session(self) -> Session:
+        session = getattr(self._local, 'session', None)
+        if session is None:
+            session = self._local.session = Session()
+        return session
+
+    @session.setter
+    def session(self, value) -> None:
+        pass  # the base class assigns one shared session; the getter replaces it
+
+
+def twilio_client(config: Config) -> Client:
+    """Return a twilio-python client for the configured Rooms API."""
+    client = Client(
+        config.api_key_sid,
+        config.api_key_secret,
+        config.account_sid,
+        http_client=PerThreadHttpClient(timeout=REQUEST_TIMEOUT),
+    )
+    client.video.base_url = config.video_api_url
+    return client
+
+
+class Rooms:
+    """The few Rooms API calls Podium makes."""
+
+    def __init__(self, client: Client, config: Config):
+        self._client = client
+        self._config = config
+
+    def ensure(self, room_name: str) -> str:
+        """Return the SID of the in-progress room `room_name`, creating it if needed."""
+        sid = self._fetch_in_progress(room_name)
+        if sid:
+            return sid
+        try:
+            room = self._client.video.v1.rooms.create(
+                unique_name=room_name,
+                type='group',
+                status_callback=self._config.status_callback_url,
+                status_callback_method='POST',
+                empty_room_timeout=self._config.empty_room_timeout,
+                unused_room_timeout=self._config.empty_room_timeout,
+                max_participants=self._config.max_participants,
+            )
+        except VIDEO_ERRORS as ex:
+            if ex.code != ROOM_EXISTS:
+                raise
+            log.info('room %s was created concurrently; fetching it', room_name)
+            sid = self._fetch_in_progress(room_name)
+            if sid:
+                return sid
+            raise
+        log.info('created room %s (%s)', room_name, room.sid)
+        return room.sid
+
+    def _fetch_in_progress(self, room_name: str) -> str | None:
+        try:
+            room = self._client.video.v1.rooms(room_name).fetch()
+        except VIDEO_ERRORS as ex:
+            # Only "not found" means "create it"; any other failure is an outage
+            # or a credentials problem that a create would not fix.
+            if ex.status == 404:
+                return None
+            raise
+        return room.sid if room.status == ROOM_IN_PROGRESS else None
+
+    def complete(self, room_sid: str) -> None:
+        """End the room, disconnecting everyone; a room that is gone is fine."""
+        try:
+            self._client.video.v1.rooms(room_sid).update(status='completed')
+        except VIDEO_ERRORS as ex:
+            if ex.status != 404:
+                raise
+        log.info('completed room %s', room_sid)
+
+    def set_subscribe_rules(self, room: str, identity: str, rules: list[dict]) -> None:
+        """Replace a connected participant's subscribe rules."""
+        participant = self._client.video.v1.rooms(room).participants(identity)
+        participant.subscribe_rules.update(rules=rules)
+
+
+def room_name_of(presentation: dict[str, str]) -> str:
+    return presentation.get('room_name') or room_state.room_name_for(presentation['id'])
+
+
+def ensure_room_for(
+    presentation: dict[str, str],
+    *,
+    rooms: Rooms,
+    store: Store,
+    config: Config,
+    now_ms: int,
+) -> str:
+    """Return the SID of the presentation's live room, creating it if needed.
+
+    The Rooms API is asked at most once per `room_check_interval`, unless the
+    webhooks saw the remembered room end: every attendee asks for a token, and
+    Twilio allows only 80 REST reads a second.
+    """
+    sid = presentation.get('room_sid')
+    checked_at = int(presentation.get('room_checked_at') or 0)
+    if sid and now_ms - checked_at < config.room_check_interval * 1000:
+        room = store.get_room(sid)
+        if not (room and room.get('ended_at')):
+            return sid
+    sid = rooms.ensure(room_name_of(presentation))
+    store.set_room(presentation['id'], sid, now_ms)
+    return sid

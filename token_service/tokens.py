@@ -1,0 +1,143 @@
+"""Twilio Access Tokens: issuing them, and checking the ones browsers send back."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import falcon
+import jwt
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VideoGrant
+
+from podium import room_state
+from podium.config import Config
+from podium.store import Store
+from token_service import access
+from token_service.bodies import read_json_object, text_field
+from token_service.rooms import Rooms, ensure_room_for, room_name_of
+
+MAX_NAME_LENGTH = 64
+ROLES = ('attendee', 'presenter')
+
+
+class InvalidToken(Exception):
+    """An access token is forged, expired, or for another room."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    jwt: str
+    expires_at: int  # Unix seconds
+
+
+def new_attendee_identity() -> str:
+    # Never client-chosen: a chosen identity could kick (53205) the presenter.
+    return room_state.ATTENDEE_PREFIX + secrets.token_hex(8)
+
+
+def issue_token(
+    config: Config, identity: str, room_name: str, now: float
+) -> IssuedToken:
+    """Return a Video access token for `identity`, valid in `room_name` only."""
+    issued_at = int(now)
+    expires_at = issued_at + config.token_ttl
+    token = AccessToken(
+        config.account_sid,
+        config.api_key_sid,
+        config.api_key_secret,
+        identity=identity,
+        ttl=config.token_ttl,
+        nbf=issued_at,
+        valid_until=expires_at,
+    )
+    token.add_grant(VideoGrant(room=room_name))
+    return IssuedToken(jwt=token.to_jwt(), expires_at=expires_at)
+
+
+def verify_token(config: Config, token: str, room_name: str, now: float) -> str:
+    """Return the identity in a token we issued for `room_name`; else InvalidToken."""
+    try:
+        # exp/nbf are checked below against the app's clock, not the wall clock.
+        claims = jwt.decode(
+            token,
+            config.api_key_secret,
+            algorithms=['HS256'],
+            options={
+                'verify_exp': False,
+                'verify_nbf': False,
+                'require': ['exp', 'iss', 'grants'],
+            },
+        )
+    except jwt.PyJWTError as ex:
+        raise InvalidToken(type(ex).__name__) from None
+    if claims['iss'] != config.api_key_sid or claims.get('sub') != config.account_sid:
+        raise InvalidToken('issuer')
+    if not isinstance(claims['exp'], int | float) or claims['exp'] <= now:
+        raise InvalidToken('expired')
+    grants = claims['grants']
+    video = grants.get('video') if isinstance(grants, dict) else None
+    if not isinstance(video, dict) or video.get('room') != room_name:
+        raise InvalidToken('room')
+    identity = grants.get('identity')
+    if not isinstance(identity, str) or not (
+        room_state.is_presenter(identity)
+        or identity.startswith(room_state.ATTENDEE_PREFIX)
+    ):
+        raise InvalidToken('identity')
+    return identity
+
+
+class Tokens:
+    """`POST /api/presentations/{id}/tokens`: join a presentation's room."""
+
+    def __init__(
+        self, config: Config, store: Store, rooms: Rooms, clock: Callable[[], float]
+    ):
+        self._config = config
+        self._store = store
+        self._rooms = rooms
+        self._clock = clock
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
+        body = read_json_object(req)
+        role = body.get('role')
+        if role not in ROLES:
+            raise falcon.HTTPBadRequest(
+                title='Invalid role',
+                description='"role" must be "attendee" or "presenter".',
+            )
+        presentation = access.find_presentation(self._store, presentation_id)
+        access.require_open(presentation)
+        if role == 'presenter':
+            access.require_presenter(presentation, body.get('key'))
+            identity = room_state.PRESENTER_IDENTITY
+            name = None
+        else:
+            name = text_field(body, 'name', max_length=MAX_NAME_LENGTH, required=False)
+            identity = new_attendee_identity()
+
+        now = self._clock()
+        ensure_room_for(
+            presentation,
+            rooms=self._rooms,
+            store=self._store,
+            config=self._config,
+            now_ms=int(now * 1000),
+        )
+        room_name = room_name_of(presentation)
+        issued = issue_token(self._config, identity, room_name, now)
+        resp.cache_control = ['no-store']
+        resp.media = {
+            'token': issued.jwt,
+            'identity': identity,
+            'name': name,
+            'room': room_name,
+            'backend': self._config.video_backend,
+            'ttl': self._config.token_ttl,
+            'expires_at': issued.expires_at,
+            'signal_url': self._config.signal_url
+            if self._config.video_backend == 'local'
+            else None,
+        }
