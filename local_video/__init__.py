@@ -1,0 +1,1 @@
+"""Podium's local video backend: Twilio-compatible Rooms REST + signalling on Janus."""

@@ -1,0 +1,32 @@
+"""`python -m local_video`: run the local video service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from .app import create_app
+from .config import from_env
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+    )
+    config = from_env()
+    app = create_app(config)
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        lifespan='on',
+        ws='websockets-sansio',
+        proxy_headers=False,
+        log_level='info',
+        ws_max_size=1024 * 1024,
+    )
+
+
+if __name__ == '__main__':
+    main()

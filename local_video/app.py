@@ -1,0 +1,110 @@
+"""Build the local video ASGI app: Rooms REST, signalling WebSocket, Janus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import falcon
+import falcon.asgi
+
+from . import config as config_module
+from .callbacks import CallbackSender
+from .config import LocalVideoConfig
+from .errors import TwilioError, handle_twilio_error
+from .media import JanusMedia
+from .rest import BasicAuth, add_routes
+from .rooms import Registry
+from .signalling import SignalHub
+
+SIGNAL_PATH = '/video/signal'
+
+
+class Lifecycle:
+    """ASGI lifespan: start callbacks and Janus with the server, stop them with it."""
+
+    def __init__(
+        self, callbacks: CallbackSender, media: JanusMedia | None, hub: SignalHub
+    ) -> None:
+        self._callbacks = callbacks
+        self._media = media
+        self._hub = hub
+
+    async def process_startup(self, scope, event) -> None:
+        await self._callbacks.start()
+        if self._media is not None:
+            await self._media.start()
+
+    async def process_shutdown(self, scope, event) -> None:
+        await self._hub.close_all()
+        if self._media is not None:
+            await self._media.stop()
+        await self._callbacks.stop()
+
+
+class Health:
+    def __init__(self, media: JanusMedia | None) -> None:
+        self._media = media
+
+    async def on_get(self, req, resp) -> None:
+        ready = self._media is None or (
+            self._media.process is not None and self._media.process.ready.is_set()
+        )
+        resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
+        resp.media = {
+            'status': 'ok' if ready else 'media server restarting',
+            'janus_restarts': self._media.process.restarts
+            if self._media and self._media.process
+            else 0,
+        }
+
+
+def build_service(
+    config: LocalVideoConfig | None = None,
+    *,
+    media: JanusMedia | None = None,
+    use_janus: bool = True,
+    callbacks: CallbackSender | None = None,
+    minute: float = 60.0,
+) -> Service:
+    """Wire the service. `use_janus=False` gives REST + signalling without media."""
+    config = config or config_module.from_env()
+    callbacks = callbacks or CallbackSender(config.account_sid, config.auth_token)
+    if media is None and use_janus:
+        media = JanusMedia(config)
+    registry = Registry(
+        callbacks,
+        minute=minute,
+        on_room_ended=media.room_ended if media is not None else None,
+    )
+    hub = SignalHub(registry, config, media)
+    app = falcon.asgi.App(
+        middleware=[
+            Lifecycle(callbacks, media, hub),
+            BasicAuth(
+                [
+                    (config.api_key_sid, config.api_key_secret),
+                    (config.account_sid, config.auth_token),
+                ]
+            ),
+        ]
+    )
+    app.add_error_handler(TwilioError, handle_twilio_error)
+    add_routes(app, registry, config.account_sid)
+    app.add_route(SIGNAL_PATH, hub)
+    app.add_route('/video/healthz', Health(media))
+    return Service(app=app, registry=registry, hub=hub, media=media)
+
+
+@dataclass
+class Service:
+    """The app and the parts tests and diagnostics look at."""
+
+    app: falcon.asgi.App
+    registry: Registry
+    hub: SignalHub
+    media: JanusMedia | None
+
+
+def create_app(config: LocalVideoConfig | None = None, **options) -> falcon.asgi.App:
+    """Return the ASGI app (see `build_service` for the options)."""
+    return build_service(config, **options).app

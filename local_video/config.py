@@ -1,0 +1,89 @@
+"""Settings of the local video service, read from the environment by `from_env()`.
+
+Every setting is documented in `.env.example`. The Twilio-named credentials are the
+LOCAL ones `bin/podium up` generates: the token service signs access tokens and calls
+the Rooms REST API with them exactly as it would with Twilio's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = 8004
+DEFAULT_JANUS_BINARY = 'janus'
+DEFAULT_RTP_PORTS = '20000-40000'
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class LocalVideoConfig:
+    """Everything the local video service needs; build it with `from_env()`."""
+
+    account_sid: str
+    api_key_sid: str
+    api_key_secret: str = field(repr=False)
+    auth_token: str = field(repr=False)
+    port: int = DEFAULT_PORT
+    host: str = '127.0.0.1'
+    janus_binary: str = DEFAULT_JANUS_BINARY
+    janus_http_port: int = 0  # 0: pick a free loopback port at start
+    janus_admin_port: int = 0
+    janus_interface: str = ''  # '' : detect the primary interface's IPv4 address
+    janus_rtp_ports: str = DEFAULT_RTP_PORTS
+    janus_run_dir: str = ''  # '' : a fresh temporary directory
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
+    """Build a LocalVideoConfig from environment variables (default: `os.environ`)."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str, default: str = '') -> str:
+        return env.get(name, default).strip()
+
+    def require(name: str) -> str:
+        value = get(name)
+        if not value:
+            raise ConfigError(
+                f'{name} is not set: the local video service needs the local '
+                'credentials bin/podium up generates (see .env.example).'
+            )
+        return value
+
+    def port(name: str, default: int) -> int:
+        raw = get(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f'{name} must be a port number, got {raw!r}') from None
+        if not 0 <= value <= 65535:
+            raise ConfigError(f'{name} must be between 0 and 65535, got {value}')
+        return value
+
+    rtp = get('PODIUM_JANUS_RTP_PORTS', DEFAULT_RTP_PORTS)
+    low, sep, high = rtp.partition('-')
+    if not (
+        sep and low.isdigit() and high.isdigit() and 0 < int(low) < int(high) < 65536
+    ):
+        raise ConfigError(
+            f'PODIUM_JANUS_RTP_PORTS must look like 20000-40000, got {rtp!r}'
+        )
+    return LocalVideoConfig(
+        account_sid=require('TWILIO_ACCOUNT_SID'),
+        api_key_sid=require('TWILIO_API_KEY_SID'),
+        api_key_secret=require('TWILIO_API_KEY_SECRET'),
+        auth_token=require('TWILIO_AUTH_TOKEN'),
+        port=port('PODIUM_LOCAL_VIDEO_PORT', DEFAULT_PORT),
+        janus_binary=get('PODIUM_JANUS_BINARY', DEFAULT_JANUS_BINARY),
+        janus_http_port=port('PODIUM_JANUS_HTTP_PORT', 0),
+        janus_admin_port=port('PODIUM_JANUS_ADMIN_PORT', 0),
+        janus_interface=get('PODIUM_JANUS_INTERFACE'),
+        janus_rtp_ports=rtp,
+        janus_run_dir=get('PODIUM_JANUS_RUN_DIR'),
+    )

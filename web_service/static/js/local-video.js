@@ -1,0 +1,739 @@
+// Podium's local video client: the shape of twilio-video's Room over Podium's own
+// signalling (local_video service) and Janus. Protocol code only: the DOM is touched
+// only inside Track.attach(), as twilio-video does.
+//
+// One RTCPeerConnection publishes every local track (camera, microphone, screen);
+// a second one receives exactly the tracks the server's subscribe rules select.
+// The server (Janus) offers for the receiving connection; the browser answers.
+
+const PING_INTERVAL = 5000;
+const RECONNECT_WINDOW = 30000; // like twilio-video: give up after about 30 s
+const ICE_GATHER_TIMEOUT = 3000;
+const REQUEST_TIMEOUT = 20000;
+
+/** twilioError builds an Error carrying a Twilio error code. */
+function twilioError(code, message) {
+  const error = new Error(message);
+  error.name = 'TwilioError';
+  error.code = code;
+  return error;
+}
+
+/** Emitter is a minimal on/off/once event emitter like Node's. */
+class Emitter {
+  constructor() {
+    this._handlers = new Map();
+  }
+
+  /** on adds a handler for an event. */
+  on(event, handler) {
+    if (!this._handlers.has(event)) this._handlers.set(event, new Set());
+    this._handlers.get(event).add(handler);
+    return this;
+  }
+
+  /** off removes a handler (or all handlers of an event). */
+  off(event, handler) {
+    if (!handler) this._handlers.delete(event);
+    else this._handlers.get(event)?.delete(handler);
+    return this;
+  }
+
+  /** once adds a handler that runs at most once. */
+  once(event, handler) {
+    const wrapper = (...args) => {
+      this.off(event, wrapper);
+      handler(...args);
+    };
+    return this.on(event, wrapper);
+  }
+
+  /** emit calls every handler of an event; a throwing handler does not stop others. */
+  emit(event, ...args) {
+    for (const handler of [...(this._handlers.get(event) || [])]) {
+      try {
+        handler(...args);
+      } catch (error) {
+        console.error(`local-video: ${event} handler failed`, error);
+      }
+    }
+    return this;
+  }
+}
+
+/** Track wraps a MediaStreamTrack the way twilio-video's tracks do. */
+class Track extends Emitter {
+  constructor(mediaStreamTrack, name, sid = null) {
+    super();
+    this.kind = mediaStreamTrack.kind;
+    this.name = name;
+    this.sid = sid;
+    this.mediaStreamTrack = mediaStreamTrack;
+    this.isEnabled = true;
+    this._elements = new Set();
+  }
+
+  /** attach plays the track in a given or new <video>/<audio> element and returns it. */
+  attach(element) {
+    const el = element || document.createElement(this.kind);
+    el.autoplay = true;
+    el.playsInline = true;
+    el.srcObject = new MediaStream([this.mediaStreamTrack]);
+    if (this.kind === 'video' && !element) el.muted = true;
+    const played = el.play && el.play();
+    if (played && played.catch) played.catch(() => {}); // autoplay rules: the page decides
+    this._elements.add(el);
+    return el;
+  }
+
+  /** detach stops playing in one element (or all) and returns the detached ones. */
+  detach(element) {
+    const detached = element ? [element] : [...this._elements];
+    for (const el of detached) {
+      el.srcObject = null;
+      this._elements.delete(el);
+    }
+    return element ? element : detached;
+  }
+}
+
+/** LocalTrack is a track this browser publishes. */
+class LocalTrack extends Track {
+  /** stop ends capture. */
+  stop() {
+    this.mediaStreamTrack.stop();
+  }
+}
+
+/** RemoteTrack is a track received from another participant. */
+class RemoteTrack extends Track {}
+
+/** LocalTrackPublication ties a local track to its server-side SID. */
+class LocalTrackPublication {
+  constructor(track, participant) {
+    this.track = track;
+    this.kind = track.kind;
+    this.trackName = track.name;
+    this.trackSid = null;
+    this._participant = participant;
+    this._transceiver = null;
+  }
+
+  /** unpublish stops sending this track. */
+  unpublish() {
+    return this._participant.unpublishTrack(this.track);
+  }
+}
+
+/** RemoteTrackPublication is a track another participant publishes. */
+class RemoteTrackPublication extends Emitter {
+  constructor(info) {
+    super();
+    this.trackSid = info.sid;
+    this.trackName = info.name;
+    this.kind = info.kind;
+    this.track = null;
+    this.isSubscribed = false;
+  }
+}
+
+/** byKind returns the publications of one kind, keyed by track SID. */
+function byKind(tracks, kind) {
+  return new Map([...tracks].filter(([, publication]) => publication.kind === kind));
+}
+
+/** RemoteParticipant is another participant of the room. */
+class RemoteParticipant extends Emitter {
+  constructor(info) {
+    super();
+    this.sid = info.sid;
+    this.identity = info.identity;
+    this.state = 'connected';
+    this.tracks = new Map();
+    for (const track of info.tracks || []) this._addPublication(track);
+  }
+
+  get audioTracks() {
+    return byKind(this.tracks, 'audio');
+  }
+
+  get videoTracks() {
+    return byKind(this.tracks, 'video');
+  }
+
+  _addPublication(info) {
+    let publication = this.tracks.get(info.sid);
+    if (!publication) {
+      publication = new RemoteTrackPublication(info);
+      this.tracks.set(info.sid, publication);
+      this.emit('trackPublished', publication);
+    }
+    return publication;
+  }
+}
+
+/** LocalParticipant publishes this browser's tracks over one PeerConnection. */
+class LocalParticipant extends Emitter {
+  constructor(room, info) {
+    super();
+    this._room = room;
+    this.sid = info.sid;
+    this.identity = info.identity;
+    this.tracks = new Map(); // track SID -> LocalTrackPublication
+    this._publications = []; // every publication, SID known or not
+    this._pc = null;
+    this._queue = Promise.resolve();
+    this._dirty = false; // publications changed since the last offer
+  }
+
+  get audioTracks() {
+    return byKind(this.tracks, 'audio');
+  }
+
+  get videoTracks() {
+    return byKind(this.tracks, 'video');
+  }
+
+  /** publishTrack sends a MediaStreamTrack (or a LocalTrack); resolves to its publication. */
+  async publishTrack(trackOrMediaStreamTrack, options = {}) {
+    const media = trackOrMediaStreamTrack.mediaStreamTrack || trackOrMediaStreamTrack;
+    const name =
+      options.name || trackOrMediaStreamTrack.name || `${media.kind}-${media.id}`;
+    if (this._publications.some((p) => p.trackName === name)) {
+      throw twilioError(53304, `a track named ${name} is already published`);
+    }
+    const track =
+      trackOrMediaStreamTrack instanceof LocalTrack
+        ? trackOrMediaStreamTrack
+        : new LocalTrack(media, name);
+    track.name = name;
+    const publication = new LocalTrackPublication(track, this);
+    this._publications.push(publication);
+    await this._renegotiate();
+    return publication;
+  }
+
+  /** unpublishTrack stops sending a track and renegotiates. */
+  async unpublishTrack(track) {
+    const media = track.mediaStreamTrack || track;
+    const publication = this._publications.find((p) => p.track.mediaStreamTrack === media);
+    if (!publication) return null;
+    this._publications = this._publications.filter((p) => p !== publication);
+    if (publication.trackSid) this.tracks.delete(publication.trackSid);
+    const transceiver = publication._transceiver;
+    if (transceiver && this._pc && this._pc.signalingState !== 'closed') {
+      await transceiver.sender.replaceTrack(null);
+      transceiver.direction = 'inactive';
+    }
+    await this._renegotiate();
+    return publication;
+  }
+
+  /** _renegotiate queues one offer/answer round with every current publication. */
+  _renegotiate() {
+    this._dirty = true;
+    const run = this._queue.then(() => this._negotiate());
+    this._queue = run.catch(() => {});
+    return run;
+  }
+
+  async _negotiate() {
+    if (this._room.state === 'disconnected' || !this._dirty) return;
+    this._dirty = false; // publishTrack calls made meanwhile share this offer
+    if (!this._pc) {
+      if (!this._publications.length) return;
+      this._pc = this._room._newPeerConnection('publisher');
+    }
+    const pc = this._pc;
+    // Tracks published while this round runs wait for the next one.
+    const publications = [...this._publications];
+    for (const publication of publications) {
+      if (!publication._transceiver) {
+        publication._transceiver = pc.addTransceiver(publication.track.mediaStreamTrack, {
+          direction: 'sendonly',
+          streams: [this._room._localStream],
+        });
+      }
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await gatheringComplete(pc);
+    const tracks = publications.map((p) => ({
+      mid: p._transceiver.mid,
+      name: p.trackName,
+      kind: p.kind,
+    }));
+    const reply = await this._room._request({
+      type: 'publish',
+      sdp: pc.localDescription.sdp,
+      tracks,
+    });
+    if (pc !== this._pc || pc.signalingState === 'closed') return; // reset meanwhile
+    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    for (const info of reply.tracks) {
+      const publication = publications.find((p) => p._transceiver?.mid === info.mid);
+      if (!publication) continue;
+      publication.trackSid = info.sid;
+      publication.track.sid = info.sid;
+      this.tracks.set(info.sid, publication);
+    }
+  }
+
+  /** _restart drops the PeerConnection and publishes everything again on a new one. */
+  _restart() {
+    if (this._pc) this._pc.close();
+    this._pc = null;
+    for (const publication of this._publications) publication._transceiver = null;
+    return this._renegotiate();
+  }
+
+  _close() {
+    if (this._pc) this._pc.close();
+    this._pc = null;
+  }
+}
+
+/** gatheringComplete waits until ICE gathering ends (non-trickle), or a timeout. */
+function gatheringComplete(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== 'complete') return;
+      pc.removeEventListener('icegatheringstatechange', done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      pc.removeEventListener('icegatheringstatechange', done);
+      resolve();
+    }, ICE_GATHER_TIMEOUT);
+    pc.addEventListener('icegatheringstatechange', done);
+  });
+}
+
+/** Room is a connected room, shaped like twilio-video's Room. */
+class Room extends Emitter {
+  constructor(token, options) {
+    super();
+    this._token = token;
+    this._options = options;
+    this.name = null;
+    this.sid = null;
+    this.state = 'connecting';
+    this.localParticipant = null;
+    this.participants = new Map();
+    this._localStream = new MediaStream();
+    this._ws = null;
+    this._seq = 0;
+    this._pending = new Map();
+    this._subPc = null;
+    this._subStreams = new Map(); // mid -> {participant, track, name, kind}
+    this._subQueue = Promise.resolve();
+    this._pinger = null;
+    this._reconnectStarted = 0;
+    this._mediaTimer = null;
+  }
+
+  /** disconnect leaves the room. */
+  disconnect() {
+    if (this.state === 'disconnected') return this;
+    this._send({ type: 'disconnect' });
+    this._finish(null);
+    return this;
+  }
+
+  // Signalling socket ---------------------------------------------------------------
+
+  _open(resume) {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const ws = new WebSocket(this._options.signalUrl);
+      this._ws = ws;
+      ws.onopen = () => {
+        ws.send(
+          JSON.stringify({
+            type: 'connect',
+            token: this._token,
+            room: this._options.name || undefined,
+            automaticSubscription: this._options.automaticSubscription !== false,
+            resume: resume || undefined,
+          }),
+        );
+      };
+      ws.onmessage = (event) => {
+        let message;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          return;
+        }
+        if (!settled && (message.type === 'connected' || message.type === 'error')) {
+          settled = true;
+          if (message.type === 'connected') resolve(message);
+          else reject(twilioError(message.code, message.message));
+          return;
+        }
+        this._handle(message);
+      };
+      ws.onclose = () => {
+        if (!settled) {
+          settled = true;
+          reject(twilioError(53000, 'Signaling connection error'));
+        }
+        if (ws === this._ws) this._socketLost();
+      };
+    });
+  }
+
+  _send(message) {
+    if (this._ws && this._ws.readyState === WebSocket.OPEN) {
+      this._ws.send(JSON.stringify(message));
+    }
+  }
+
+  _request(message) {
+    const seq = ++this._seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(seq);
+        reject(twilioError(53000, `no answer to ${message.type}`));
+      }, REQUEST_TIMEOUT);
+      this._pending.set(seq, { resolve, reject, timer });
+      this._send({ ...message, seq });
+    });
+  }
+
+  _settle(seq, error, value) {
+    const pending = this._pending.get(seq);
+    if (!pending) return;
+    this._pending.delete(seq);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve(value);
+  }
+
+  _startPinging() {
+    clearInterval(this._pinger);
+    this._pinger = setInterval(() => this._send({ type: 'ping' }), PING_INTERVAL);
+  }
+
+  async _socketLost() {
+    if (this.state === 'disconnected') return;
+    if (this.state !== 'reconnecting') {
+      this.state = 'reconnecting';
+      this._reconnectStarted = Date.now();
+      this.emit('reconnecting', twilioError(53001, 'Signaling connection disconnected'));
+    }
+    let delay = 250;
+    while (this.state === 'reconnecting' && this._ws?.readyState !== WebSocket.OPEN) {
+      if (Date.now() - this._reconnectStarted > RECONNECT_WINDOW) {
+        this._finish(twilioError(53000, 'Signaling connection error'));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 4000);
+      try {
+        const snapshot = await this._open(this.localParticipant.sid);
+        this._resumed(snapshot);
+        return;
+      } catch (error) {
+        if (error.code && error.code !== 53000) {
+          this._finish(error); // e.g. 20104: the token expired meanwhile
+          return;
+        }
+      }
+    }
+  }
+
+  _resumed(snapshot) {
+    if (!snapshot.resumed) {
+      // The server forgot us: we are a new participant; start media afresh.
+      this.localParticipant.sid = snapshot.participant.sid;
+      this._syncParticipants(snapshot.participants);
+      this._resetMedia();
+    } else {
+      this._syncParticipants(snapshot.participants);
+    }
+    this.state = 'connected';
+    this.emit('reconnected');
+  }
+
+  _syncParticipants(list) {
+    const present = new Set(list.map((p) => p.sid));
+    for (const [sid, participant] of this.participants) {
+      if (!present.has(sid)) this._participantGone(sid);
+      else void participant;
+    }
+    for (const info of list) {
+      if (!this.participants.has(info.sid)) this._participantArrived(info);
+      else for (const t of info.tracks) this.participants.get(info.sid)._addPublication(t);
+    }
+  }
+
+  _handle(message) {
+    switch (message.type) {
+      case 'pong':
+        break;
+      case 'participantConnected':
+        this._participantArrived(message.participant);
+        break;
+      case 'participantDisconnected':
+        this._participantGone(message.participant.sid);
+        break;
+      case 'trackPublished': {
+        const participant = this.participants.get(message.participant);
+        if (participant) participant._addPublication(message.track);
+        break;
+      }
+      case 'trackUnpublished': {
+        const participant = this.participants.get(message.participant);
+        const publication = participant?.tracks.get(message.track.sid);
+        if (publication) {
+          this._unsubscribe(participant, publication);
+          participant.tracks.delete(message.track.sid);
+          participant.emit('trackUnpublished', publication);
+          this.emit('trackUnpublished', publication, participant);
+        }
+        break;
+      }
+      case 'publishAnswer':
+        this._settle(message.seq, null, message);
+        break;
+      case 'publishError':
+        this._settle(message.seq, twilioError(53400, message.message));
+        break;
+      case 'subscriberOffer':
+        this._subQueue = this._subQueue
+          .then(() => this._answerOffer(message))
+          .catch((error) => console.error('local-video: subscribe failed', error));
+        break;
+      case 'subscriberReset':
+        this._closeSubscriber();
+        break;
+      case 'mediaReconnecting':
+        if (this.state === 'connected') {
+          this.state = 'reconnecting';
+          this.emit('reconnecting', twilioError(53405, 'Media connection failed'));
+        }
+        break;
+      case 'mediaReconnected':
+        this._resetMedia().then(() => {
+          if (this.state === 'reconnecting') {
+            this.state = 'connected';
+            this.emit('reconnected');
+          }
+        });
+        break;
+      case 'disconnected':
+        this._finish(twilioError(message.code, message.message));
+        break;
+      case 'error':
+        console.error('local-video: server error', message.code, message.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  _participantArrived(info) {
+    if (this.participants.has(info.sid)) return this.participants.get(info.sid);
+    const participant = new RemoteParticipant(info);
+    this.participants.set(info.sid, participant);
+    this.emit('participantConnected', participant);
+    return participant;
+  }
+
+  _participantGone(sid) {
+    const participant = this.participants.get(sid);
+    if (!participant) return;
+    for (const publication of participant.tracks.values()) {
+      this._unsubscribe(participant, publication);
+    }
+    participant.state = 'disconnected';
+    this.participants.delete(sid);
+    this.emit('participantDisconnected', participant);
+  }
+
+  // Receiving ---------------------------------------------------------------------------
+
+  async _answerOffer(message) {
+    if (this.state === 'disconnected') return;
+    if (!this._subPc) this._subPc = this._newPeerConnection('subscriber');
+    const pc = this._subPc;
+    const streams = new Map(message.streams.map((s) => [s.mid, s]));
+    await pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await gatheringComplete(pc);
+    if (pc !== this._subPc) return;
+    this._send({ type: 'subscriberAnswer', sdp: pc.localDescription.sdp });
+    // Tracks no longer offered are unsubscribed; new ones are subscribed.
+    const wanted = new Set([...streams.values()].map((s) => s.track));
+    for (const participant of this.participants.values()) {
+      for (const publication of participant.tracks.values()) {
+        if (publication.isSubscribed && !wanted.has(publication.trackSid)) {
+          this._unsubscribe(participant, publication);
+        }
+      }
+    }
+    for (const stream of streams.values()) {
+      const transceiver = pc.getTransceivers().find((t) => t.mid === stream.mid);
+      if (!transceiver) continue;
+      const participant =
+        this.participants.get(stream.participant) ||
+        this._participantArrived({ sid: stream.participant, identity: '', tracks: [] });
+      const publication = participant._addPublication({
+        sid: stream.track,
+        name: stream.name,
+        kind: stream.kind,
+      });
+      const media = transceiver.receiver.track;
+      if (publication.isSubscribed && publication.track.mediaStreamTrack === media) continue;
+      if (publication.isSubscribed) this._unsubscribe(participant, publication);
+      const track = new RemoteTrack(media, stream.name, stream.track);
+      publication.track = track;
+      publication.isSubscribed = true;
+      publication.emit('subscribed', track);
+      participant.emit('trackSubscribed', track, publication);
+      this.emit('trackSubscribed', track, publication, participant);
+    }
+    this._subStreams = streams;
+  }
+
+  _unsubscribe(participant, publication) {
+    if (!publication.isSubscribed) return;
+    const track = publication.track;
+    publication.isSubscribed = false;
+    publication.track = null;
+    publication.emit('unsubscribed', track);
+    participant.emit('trackUnsubscribed', track, publication);
+    this.emit('trackUnsubscribed', track, publication, participant);
+  }
+
+  _closeSubscriber() {
+    if (this._subPc) this._subPc.close();
+    this._subPc = null;
+    for (const participant of this.participants.values()) {
+      for (const publication of participant.tracks.values()) {
+        this._unsubscribe(participant, publication);
+      }
+    }
+  }
+
+  // Media recovery ------------------------------------------------------------------------
+
+  _newPeerConnection(role) {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed') this._mediaFailed(role, pc);
+      if (pc.connectionState === 'connected') this._mediaRecovered();
+    });
+    return pc;
+  }
+
+  _mediaFailed(role, pc) {
+    if (this.state === 'disconnected') return;
+    const current = role === 'publisher' ? this.localParticipant._pc : this._subPc;
+    if (pc !== current) return;
+    if (this.state === 'connected') {
+      this.state = 'reconnecting';
+      this.emit('reconnecting', twilioError(53405, 'Media connection failed'));
+    }
+    if (!this._mediaTimer) {
+      this._mediaTimer = setTimeout(() => {
+        if (this.state === 'reconnecting') {
+          this._finish(twilioError(53000, 'Media connection could not be restored'));
+        }
+      }, RECONNECT_WINDOW);
+    }
+    this._send({ type: 'resetMedia', target: role });
+    if (role === 'publisher') this.localParticipant._restart().catch(() => {});
+    else this._closeSubscriber();
+  }
+
+  _mediaRecovered() {
+    if (this._mediaTimer && this.state === 'reconnecting' && this._ws?.readyState === 1) {
+      clearTimeout(this._mediaTimer);
+      this._mediaTimer = null;
+      this.state = 'connected';
+      this.emit('reconnected');
+    }
+  }
+
+  async _resetMedia() {
+    this._closeSubscriber();
+    try {
+      await this.localParticipant._restart();
+    } catch (error) {
+      console.error('local-video: republishing failed', error);
+    }
+  }
+
+  _finish(error) {
+    if (this.state === 'disconnected') return;
+    this.state = 'disconnected';
+    clearInterval(this._pinger);
+    clearTimeout(this._mediaTimer);
+    for (const seq of [...this._pending.keys()]) {
+      this._settle(seq, twilioError(53000, 'disconnected'));
+    }
+    const ws = this._ws;
+    this._ws = null;
+    if (ws) ws.close();
+    this.localParticipant?._close();
+    this._closeSubscriber();
+    for (const sid of [...this.participants.keys()]) this._participantGone(sid);
+    this.emit('disconnected', this, error || undefined);
+  }
+}
+
+/** defaultSignalUrl returns ws(s)://<this origin>/video/signal. */
+function defaultSignalUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/video/signal`;
+}
+
+/** initialTracks returns the tracks to publish at connect, as twilio-video picks them. */
+async function initialTracks(options) {
+  if (options.tracks) {
+    return options.tracks.map((t) => ({ track: t, name: t.name }));
+  }
+  const audio = options.audio !== undefined ? options.audio : true;
+  const video = options.video !== undefined ? options.video : true;
+  if (!audio && !video) return [];
+  const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+  return stream.getTracks().map((t) => ({
+    track: t,
+    name: t.kind === 'audio' ? 'microphone' : 'camera',
+  }));
+}
+
+/**
+ * connect joins a room with an Access Token; resolves to a Room.
+ * options: signalUrl, name (room), tracks, audio, video, automaticSubscription.
+ */
+export async function connect(token, options = {}) {
+  const settings = { ...options, signalUrl: options.signalUrl || defaultSignalUrl() };
+  const tracks = await initialTracks(settings);
+  const room = new Room(token, settings);
+  const snapshot = await room._open(null);
+  room.sid = snapshot.room.sid;
+  room.name = snapshot.room.name;
+  room.state = 'connected';
+  room.localParticipant = new LocalParticipant(room, snapshot.participant);
+  for (const info of snapshot.participants) room._participantArrived(info);
+  room._startPinging();
+  // Published together, the tracks share one offer/answer round.
+  await Promise.all(
+    tracks.map(({ track, name }) =>
+      room.localParticipant.publishTrack(track, { name }).catch((error) => {
+        console.error('local-video: could not publish', name, error);
+      }),
+    ),
+  );
+  return room;
+}
+
+if (typeof window !== 'undefined') {
+  window.PodiumLocalVideo = { connect };
+}
