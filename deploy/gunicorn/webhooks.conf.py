@@ -1,0 +1,78 @@
+"""Gunicorn settings for the webhooks service (`webhooks.wsgi:app`).
+
+    gunicorn -c deploy/gunicorn/webhooks.conf.py webhooks.wsgi:app
+
+Every value that differs between machines comes from the environment (the same
+variables `.env.example` documents). Gunicorn executes this file as Python.
+"""
+
+import os
+
+
+def _env_int(name, default):
+    """Return the integer in environment variable `name`, or `default` if unset."""
+    raw = os.environ.get(name, '').strip()
+    return int(raw) if raw else default
+
+
+# Loopback only: Twilio reaches us through nginx at PODIUM_PUBLIC_URL.
+bind = f'127.0.0.1:{_env_int("PODIUM_WEBHOOKS_PORT", 8003)}'
+
+# sync: a callback is a signature check plus one short Redis transaction, all CPU
+# or loopback I/O, and nginx buffers slow clients for us.
+worker_class = 'sync'
+
+# Gunicorn's rule of thumb for sync workers (2 x cores + 1), capped for small hosts.
+workers = _env_int('PODIUM_WEBHOOKS_WORKERS', min(2 * (os.cpu_count() or 1) + 1, 8))
+
+# Twilio gives a callback about 15 s in all; answering later is pointless.
+timeout = _env_int('PODIUM_WEBHOOKS_TIMEOUT', 15)
+
+# On SIGTERM, in-flight callbacks get this long to finish before workers are killed.
+graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
+
+# Recycle each worker after this many requests (plus jitter so they do not all
+# restart together) to bound slow memory growth.
+max_requests = 5000
+max_requests_jitter = 500
+
+# Sync workers close every connection after the response; the setting only
+# matters if worker_class changes. nginx's webhooks upstream keeps no idle
+# connections for that reason.
+keepalive = 2
+
+# A callback is a form of a dozen short fields; refuse anything far larger.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+
+# Only nginx on loopback may set X-Forwarded-* (client address and scheme).
+forwarded_allow_ips = '127.0.0.1,::1'
+
+# Trust X-Forwarded-Proto alone (nginx always overwrites it); the signature check
+# rebuilds the URL from PODIUM_PUBLIC_URL anyway, never from these headers.
+secure_scheme_headers = {'X-FORWARDED-PROTO': 'https'}
+
+# We do not mount under a prefix; never let a header rewrite SCRIPT_NAME/PATH_INFO.
+forwarder_headers = ''
+
+# Build the app in each worker, after fork: no Redis connection crosses a fork.
+preload_app = False
+
+# Gunicorn >= 25.1 opens a control socket under $HOME by default; several
+# gunicorns would fight over it and systemd's ProtectHome forbids it.
+control_socket_disable = True
+
+# Name shown by ps/top (when setproctitle is installed).
+proc_name = 'podium-webhooks'
+
+# Logs go to stdout/stderr; systemd's journal or the dev stack collects them.
+accesslog = '-'
+errorlog = '-'
+loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
+
+# Path without query string, no Referer, no X-Twilio-Signature, no Basic-auth
+# user: only what is needed to follow a request.
+access_log_format = (
+    '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+)

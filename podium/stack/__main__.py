@@ -1,0 +1,147 @@
+"""Command line of the dev stack: `python -m podium.stack up`.
+
+This is the supervisor behind `bin/podium up` and the integration tests' fixture
+(the same code, so the tests exercise what developers run). It starts a private
+redis-server, the three services under gunicorn with the configs in
+`deploy/gunicorn/`, the local video backend when no Twilio account is configured,
+and nginx with `deploy/nginx/podium.conf.template` rendered into the run directory.
+Every child runs in its own process group and session, so a Ctrl-C reaches only
+the supervisor, which then stops the children in order.
+
+    python -m podium.stack up [--run-dir DIR] [--env-file FILE]
+    python -m podium.stack render-nginx [--env-file FILE] > podium.conf
+    python -m podium.stack nginx [--run-dir DIR]      (nginx alone, for the Procfile)
+    python -m podium.stack local-credentials >> /etc/podium/podium.env
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from podium.stack.nginx import nginx_argv, render_nginx_site, write_nginx_files
+from podium.stack.processes import TerminalOutput, describe_death
+from podium.stack.settings import (
+    DEFAULT_ENV_FILE,
+    DEFAULT_RUN_DIR,
+    EXIT_FAILED,
+    Ports,
+    StackError,
+    clean_settings,
+    gather_settings,
+    local_credentials,
+)
+from podium.stack.supervisor import Stack
+
+
+def say(message: str) -> None:
+    print(f'podium: {message}', file=sys.stderr, flush=True)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        output = TerminalOutput()
+        stack = Stack(gather_settings(args.env_file), args.run_dir, output=output)
+        stack.start(cancel=stop)
+    except StackError as ex:
+        if stop.is_set():
+            say('stopped before Podium was up.')
+            return 0
+        say(str(ex))
+        return ex.exit_code
+    output.write(f'Podium is up: open {stack.url}')
+    dead = stack.watch(stop)
+    if dead is not None:
+        say(describe_death(dead))
+        say('shutting everything down.')
+    else:
+        say('stopping.')
+    stack.stop()
+    if dead is not None:
+        return EXIT_FAILED
+    say('stopped.')
+    return 0
+
+
+def cmd_render_nginx(args: argparse.Namespace) -> int:
+    settings = clean_settings(gather_settings(args.env_file))
+    try:
+        ports = Ports.from_env(settings)
+        sys.stdout.write(render_nginx_site(settings, ports))
+    except StackError as ex:
+        say(str(ex))
+        return ex.exit_code
+    return 0
+
+
+def cmd_nginx(args: argparse.Namespace) -> int:
+    """Render the private nginx config into the run directory and become nginx."""
+    settings = clean_settings(gather_settings(args.env_file))
+    try:
+        ports = Ports.from_env(settings)
+        argv = nginx_argv(write_nginx_files(args.run_dir / 'nginx', settings, ports))
+    except StackError as ex:
+        say(str(ex))
+        return ex.exit_code
+    os.execv(argv[0], argv)  # noqa: S606 - a fixed argv, replacing this process
+
+
+def cmd_local_credentials(args: argparse.Namespace) -> int:
+    """Print fresh local-backend credentials as .env lines, for a long-lived install."""
+    print('# Local video backend credentials, shared by every Podium service.')
+    print('PODIUM_VIDEO_BACKEND=local')
+    for name, value in local_credentials().items():
+        print(f'{name}={value}')
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='python -m podium.stack',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest='command', required=True)
+    up = commands.add_parser('up', help='start everything and print the URL')
+    up.set_defaults(run=cmd_up)
+    render = commands.add_parser(
+        'render-nginx', help='print deploy/nginx/podium.conf.template, rendered'
+    )
+    render.set_defaults(run=cmd_render_nginx)
+    nginx = commands.add_parser('nginx', help='run nginx alone in the foreground')
+    nginx.set_defaults(run=cmd_nginx)
+    credentials = commands.add_parser(
+        'local-credentials', help='print credentials for the local video backend'
+    )
+    credentials.set_defaults(run=cmd_local_credentials)
+    for sub in (up, nginx):
+        sub.add_argument(
+            '--run-dir',
+            type=Path,
+            default=DEFAULT_RUN_DIR,
+            help='where logs, redis data and nginx files go (default .run/)',
+        )
+    for sub in (up, render, nginx):
+        sub.add_argument(
+            '--env-file',
+            type=Path,
+            default=DEFAULT_ENV_FILE,
+            help='settings file read before the environment (default .env)',
+        )
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

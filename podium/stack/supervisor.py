@@ -1,0 +1,279 @@
+"""The whole of Podium as one object: `Stack(env, run_dir, ports).start()`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from podium.stack.nginx import nginx_argv, write_nginx_files
+from podium.stack.processes import (
+    STARTUP_TIMEOUT,
+    Child,
+    Output,
+    http_ok,
+    port_in_use,
+    redis_ok,
+    wait_all_healthy,
+)
+from podium.stack.settings import (
+    DEFAULT_STACK_GRACEFUL_TIMEOUT,
+    DEPLOY_DIR,
+    EXIT_CONFIG,
+    LOOPBACK_HOSTS,
+    OWN_PREFIXES,
+    ROOT,
+    Ports,
+    StackError,
+    clean_settings,
+    resolve_backend,
+)
+
+GUNICORN_DIR = DEPLOY_DIR / 'gunicorn'
+
+
+class Stack:
+    """Redis, the three services, the local video backend (if used) and nginx.
+
+    `env` holds Podium's settings (PODIUM_*, TWILIO_*); the children get them on
+    top of the supervisor's own environment minus any other PODIUM_*/TWILIO_*.
+    `ports` overrides the PODIUM_*_PORT settings (tests pass `Ports.free()`).
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        run_dir: Path,
+        ports: Ports | None = None,
+        *,
+        output: Output | None = None,
+        root: Path = ROOT,
+        startup_timeout: float = STARTUP_TIMEOUT,
+    ):
+        settings = clean_settings(env)
+        self.ports = ports or Ports.from_env(settings)
+        settings.update(self.ports.as_env(settings.get('PODIUM_REDIS_URL')))
+        settings.setdefault('PODIUM_PUBLIC_URL', f'http://localhost:{self.ports.http}')
+        settings.setdefault('PODIUM_GRACEFUL_TIMEOUT', DEFAULT_STACK_GRACEFUL_TIMEOUT)
+        settings['PODIUM_RUN_DIR'] = str(Path(run_dir).resolve())
+        self.settings = resolve_backend(settings, self.ports.local_video)
+        if self.backend == 'local':
+            # Janus's generated config and logs stay with the rest of this run.
+            self.settings.setdefault(
+                'PODIUM_JANUS_RUN_DIR', str(Path(run_dir).resolve() / 'janus')
+            )
+        self.run_dir = Path(run_dir).resolve()
+        self.root = root
+        self.startup_timeout = startup_timeout
+        self._output = output
+        self.children: dict[str, Child] = {}
+
+    # What tests and the CLI look at.
+
+    @property
+    def url(self) -> str:
+        """Return the public URL (nginx), as users open it."""
+        return self.settings['PODIUM_PUBLIC_URL'].rstrip('/')
+
+    @property
+    def local_url(self) -> str:
+        """Return nginx's loopback URL, whatever the public URL says."""
+        return f'http://127.0.0.1:{self.ports.http}'
+
+    @property
+    def backend(self) -> str:
+        return self.settings['PODIUM_VIDEO_BACKEND']
+
+    @property
+    def manages_redis(self) -> bool:
+        host = urlsplit(self.settings['PODIUM_REDIS_URL']).hostname or ''
+        return host in LOOPBACK_HOSTS
+
+    def process(self, name: str) -> Child:
+        """Return one child by name: redis, token, webhooks, web, local_video, nginx."""
+        return self.children[name]
+
+    def dead_child(self) -> Child | None:
+        """Return a child that exited without being asked to, if any."""
+        return next((c for c in self.children.values() if c.died), None)
+
+    # Building the children.
+
+    def child_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
+        env.update(self.settings)
+        env['PYTHONUNBUFFERED'] = '1'
+        return env
+
+    def _child(self, name, argv, health, **options) -> Child:
+        return Child(
+            name,
+            argv,
+            env=self.child_env(),
+            cwd=self.root,
+            health=health,
+            log_path=self.run_dir / 'logs' / f'{name}.log',
+            output=self._output,
+            **options,
+        )
+
+    def _gunicorn(
+        self, name: str, conf: str, app: str, port: int, health: str
+    ) -> Child:
+        argv = [sys.executable, '-m', 'gunicorn', '-c', str(GUNICORN_DIR / conf), app]
+        graceful = int(self.settings['PODIUM_GRACEFUL_TIMEOUT'])
+        return self._child(
+            name, argv, http_ok(port, health), stop_timeout=graceful + 10
+        )
+
+    def _write_redis_conf(self) -> Path:
+        """Write redis.conf; a password from PODIUM_REDIS_URL stays out of argv."""
+        data = self.run_dir / 'redis'
+        data.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f'port {self.ports.redis}',
+            'bind 127.0.0.1',
+            'protected-mode yes',
+            # Room state is rebuilt from callbacks and the Rooms API; a dev
+            # restart may lose it, so no disk writes.
+            'save ""',
+            'appendonly no',
+            f'dir {data}',
+            'loglevel notice',
+            'logfile ""',
+        ]
+        password = urlsplit(self.settings['PODIUM_REDIS_URL']).password
+        if password:
+            lines.append(f'requirepass {password}')
+        conf = self.run_dir / 'redis.conf'
+        conf.touch(mode=0o600)
+        conf.write_text('\n'.join(lines) + '\n')
+        return conf
+
+    def _write_nginx_conf(self) -> Path:
+        return write_nginx_files(self.run_dir / 'nginx', self.settings, self.ports)
+
+    def _build(self) -> None:
+        ports = self.ports
+        (self.run_dir / 'logs').mkdir(parents=True, exist_ok=True)
+        children: list[Child] = []
+        if self.manages_redis:
+            redis_server = shutil.which('redis-server')
+            if redis_server is None:
+                raise StackError(
+                    'redis-server is not installed: run bin/podium install'
+                )
+            children.append(
+                self._child(
+                    'redis',
+                    [redis_server, str(self._write_redis_conf())],
+                    redis_ok(ports.redis),
+                )
+            )
+        children += [
+            self._gunicorn(
+                'token', 'token_service.conf.py', 'token_service.wsgi:app',
+                ports.token, '/api/healthz',
+            ),
+            self._gunicorn(
+                'webhooks', 'webhooks.conf.py', 'webhooks.wsgi:app',
+                ports.webhooks, '/webhooks/healthz',
+            ),
+            self._gunicorn(
+                'web', 'web_service.conf.py', 'web_service.asgi:app',
+                ports.web, '/live/healthz',
+            ),
+        ]  # fmt: skip
+        if self.backend == 'local':
+            Path(self.settings['PODIUM_JANUS_RUN_DIR']).mkdir(
+                parents=True, exist_ok=True
+            )
+            children.append(
+                self._child(
+                    'local_video',
+                    [sys.executable, '-m', 'local_video'],
+                    http_ok(ports.local_video, '/video/healthz'),
+                )
+            )
+        conf = self._write_nginx_conf()
+        children.append(
+            self._child(
+                'nginx',
+                nginx_argv(conf),
+                # Through nginx to a service: proves the routing, not just the port.
+                http_ok(ports.http, '/live/healthz'),
+                # SIGTERM is nginx's fast shutdown; SIGQUIT would wait for SSE streams.
+                stop_signal=signal.SIGTERM,
+            )
+        )  # fmt: skip
+        for child in children:
+            child.log_path.write_text('')  # one run per log; restarts append
+        self.children = {c.name: c for c in children}
+
+    def _check_ports(self) -> None:
+        wanted = ['http', 'web', 'token', 'webhooks']
+        if self.backend == 'local':
+            wanted.append('local_video')
+        if self.manages_redis:
+            wanted.append('redis')
+        for name in wanted:
+            port = getattr(self.ports, name)
+            if port_in_use(port):
+                var = Ports.variable(name)
+                raise StackError(
+                    f'Port {port} ({var}) is already in use on 127.0.0.1. Stop what '
+                    f'listens there (another `bin/podium up`?) or choose another port '
+                    f'with {var}.',
+                    EXIT_CONFIG,
+                )
+
+    # Running.
+
+    def start(self, cancel: threading.Event | None = None) -> None:
+        """Start every child and wait until each is healthy; stop all on failure."""
+        self._check_ports()
+        self._build()
+        try:
+            order = list(self.children.values())
+            first = [c for c in order if c.name == 'redis']
+            middle = [c for c in order if c.name not in ('redis', 'nginx')]
+            last = [c for c in order if c.name == 'nginx']
+            for group in (first, middle, last):
+                for child in group:
+                    child.start()
+                wait_all_healthy(group, self.startup_timeout, cancel)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop all children: nginx first, then the services together, redis last."""
+        children = list(self.children.values())
+        front = [c for c in children if c.name == 'nginx']
+        back = [c for c in children if c.name == 'redis']
+        middle = [c for c in children if c not in front and c not in back]
+        for group in (front, middle, back):
+            for child in group:
+                child.begin_stop()
+            for child in group:
+                child.finish_stop()
+
+    def watch(self, stop: threading.Event, interval: float = 0.2) -> Child | None:
+        """Block until `stop` is set (return None) or a child dies (return it)."""
+        while not stop.wait(interval):
+            dead = self.dead_child()
+            if dead is not None:
+                return dead
+        return None
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Podium's web service: pages, browser code, presentation state as JSON and SSE."""

@@ -1,0 +1,123 @@
+"""Build the web service's Falcon ASGI app: pages, static files, state and SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import falcon
+import falcon.asgi
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from podium.config import Config
+from podium.store import Store
+from web_service import vendor
+from web_service.changes import ChangeHub
+from web_service.live import (
+    KEEPALIVE_INTERVAL,
+    Health,
+    PresentationEvents,
+    PresentationState,
+    track_disconnect,
+)
+from web_service.pages import Home, PresentationPage, Templates, render_not_found
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / 'static'
+PUBSUB_HEALTH_CHECK_INTERVAL = 15  # seconds; finds a silently dead subscription
+
+
+class ResponseHeaders:
+    """Revalidate static files (a new release is never stale); harden every response."""
+
+    async def process_response(self, req, resp, resource, req_succeeded) -> None:
+        if req.path.startswith('/static/') and not resp.get_header('Cache-Control'):
+            resp.cache_control = ['no-cache']
+        resp.set_header('X-Content-Type-Options', 'nosniff')
+        resp.set_header('Referrer-Policy', 'same-origin')
+
+
+class App(falcon.asgi.App):
+    """Falcon's ASGI app, telling event streams at once when their client leaves."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope['type'] == 'http' and scope['path'].endswith('/events'):
+            receive = track_disconnect(scope, receive)
+        await super().__call__(scope, receive, send)
+
+
+def _pubsub_client_factory(url: str):
+    def make() -> redis.asyncio.Redis:
+        # No silent retries inside redis-py: a reconnection must go through
+        # ChangeHub, which then refreshes what was published meanwhile.
+        return redis.asyncio.Redis.from_url(
+            url,
+            decode_responses=True,
+            health_check_interval=PUBSUB_HEALTH_CHECK_INTERVAL,
+            socket_keepalive=True,
+            socket_connect_timeout=5,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    return make
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    store: Store | None = None,
+    changes: ChangeHub | None = None,
+    environ: Mapping[str, str] | None = None,
+    keepalive: float = KEEPALIVE_INTERVAL,
+) -> falcon.asgi.App:
+    """Return the web service app; inject `store` and `changes` to test it."""
+    config = config or Config.from_env(environ)
+    store = store or Store.from_url(config.redis_url)
+
+    # Store is synchronous (redis-py); keep its round trips off the event loop.
+    async def read_view(presentation_id: str) -> dict | None:
+        return await asyncio.to_thread(store.read_view, presentation_id)
+
+    async def read_presentation(presentation_id: str) -> dict | None:
+        return await asyncio.to_thread(store.get_presentation, presentation_id)
+
+    if changes is None:
+        changes = ChangeHub(
+            read_view, subscriber=_pubsub_client_factory(config.redis_url)
+        )
+
+    templates = Templates()
+    app = App(middleware=[ResponseHeaders()])
+    app.add_route('/', Home(templates))
+    page = PresentationPage(templates, read_presentation, config.video_backend)
+    app.add_route('/presentations/{presentation_id}', page)
+    app.add_route('/presentations/{presentation_id}/present', page, suffix='present')
+    app.add_route('/live/healthz', Health())
+    app.add_route('/live/presentations/{presentation_id}', PresentationState(read_view))
+    app.add_route(
+        '/live/presentations/{presentation_id}/events',
+        PresentationEvents(read_view, changes, keepalive=keepalive),
+    )
+    app.add_static_route('/static', STATIC_DIR)
+    # A dynamic route, so that only this one file of node_modules is reachable.
+    node_modules = vendor.node_modules_dir(environ)
+    app.add_route(
+        '/static/vendor/twilio-video.min.js',
+        vendor.VendorFile(node_modules / vendor.TWILIO_VIDEO_DIST),
+    )
+
+    async def not_found(req, resp, ex, params) -> None:
+        # Browsers get a page that says what to do; API clients get JSON.
+        if req.path.startswith(('/live/', '/static/', '/api/')):
+            resp.status = ex.status
+            resp.media = ex.to_dict()
+            return
+        render_not_found(templates, resp)
+
+    app.add_error_handler(falcon.HTTPNotFound, not_found)
+    return app

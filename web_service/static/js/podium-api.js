@@ -1,0 +1,270 @@
+// Podium's HTTP and state-stream protocol. No DOM here: pages call these
+// functions and decide what to show.
+
+const GENERIC_MESSAGE = 'Something went wrong. Please try again.';
+const NETWORK_MESSAGE =
+  'Podium could not be reached. Check your internet connection and try again.';
+const MAX_RETRY_DELAY_MS = 30000;
+
+/**
+ * @typedef {object} CreatedPresentation
+ * @property {string} id
+ * @property {string} title
+ * @property {string} attendee_url - share this one
+ * @property {string} presenter_url - secret: carries the presenter key in its fragment
+ * @property {string} presenter_key
+ */
+
+/**
+ * @typedef {object} TokenResponse
+ * @property {string} token - the video access token (JWT)
+ * @property {string} identity
+ * @property {string} room
+ * @property {'twilio'|'local'} backend
+ * @property {number} expires_at
+ * @property {number} ttl
+ * @property {string} signal_url - the local backend's signalling WebSocket
+ */
+
+/**
+ * @typedef {object} PresentationView
+ * @property {string} id
+ * @property {string} title
+ * @property {'waiting'|'live'|'ended'} status
+ * @property {number} version
+ * @property {{sid: string|null, status: string}} room
+ * @property {{connected: boolean, tracks: Array<{sid: string, kind: string, name: string, enabled: boolean}>}} presenter
+ * @property {{count: number}} attendees
+ */
+
+/**
+ * PodiumError is an Error whose userMessage can be shown as it is.
+ */
+export class PodiumError extends Error {
+  /**
+   * PodiumError builds an error from what the server or the network said.
+   * @param {string} message - for the console
+   * @param {{userMessage?: string, status?: number, title?: string, code?: number}} [details]
+   */
+  constructor(message, details = {}) {
+    super(message);
+    this.name = 'PodiumError';
+    /** @type {string} */
+    this.userMessage = details.userMessage || GENERIC_MESSAGE;
+    /** @type {number} HTTP status, 0 when the server was not reached */
+    this.status = details.status ?? 0;
+    /** @type {string} */
+    this.title = details.title || '';
+  }
+}
+
+/**
+ * presentationPath returns the URL path of a presentation's API resource.
+ * @param {string} id
+ * @returns {string}
+ */
+function presentationPath(id) {
+  return `/api/presentations/${encodeURIComponent(id)}`;
+}
+
+/**
+ * request sends a JSON request and returns the JSON answer, or throws a PodiumError.
+ * @param {string} method
+ * @param {string} url
+ * @param {{body?: object, bearer?: string}} [options]
+ * @returns {Promise<any>}
+ */
+async function request(method, url, { body, bearer } = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
+  } catch (ex) {
+    throw new PodiumError(`${method} ${url} failed: ${ex}`, { userMessage: NETWORK_MESSAGE });
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (ex) {
+    data = null; // a proxy's HTML error page, for instance
+  }
+  if (!response.ok) {
+    const title = (data && data.title) || response.statusText;
+    throw new PodiumError(`${method} ${url}: ${response.status} ${title}`, {
+      status: response.status,
+      title,
+      userMessage: (data && data.description) || messageForStatus(response.status),
+    });
+  }
+  return data;
+}
+
+/**
+ * messageForStatus says what an HTTP error status without a description means to a user.
+ * @param {number} status
+ * @returns {string}
+ */
+function messageForStatus(status) {
+  if (status === 404) return 'This presentation does not exist. Check the link.';
+  if (status === 410) return 'This presentation is over.';
+  if (status === 429) return 'Too many requests. Wait a moment and try again.';
+  if (status >= 500) return 'Podium is having trouble right now. Please try again in a minute.';
+  return GENERIC_MESSAGE;
+}
+
+/**
+ * createPresentation creates a presentation and returns its links.
+ * @param {string} title
+ * @returns {Promise<CreatedPresentation>}
+ */
+export function createPresentation(title) {
+  return request('POST', '/api/presentations', { body: { title } });
+}
+
+/**
+ * requestToken asks for a video access token for a presenter or an attendee.
+ * @param {string} id - presentation id
+ * @param {{role: 'presenter'|'attendee', key?: string, name?: string}} who
+ * @returns {Promise<TokenResponse>}
+ */
+export function requestToken(id, { role, key, name }) {
+  /** @type {Record<string, string>} */
+  const body = { role };
+  if (role === 'presenter') body.key = key || '';
+  if (role === 'attendee' && name) body.name = name;
+  return request('POST', `${presentationPath(id)}/tokens`, { body });
+}
+
+/**
+ * setSubscribeRules asks the server to set the caller's subscriptions for its role.
+ * @param {string} id - presentation id
+ * @param {string} token - the access token the caller connected with
+ * @returns {Promise<any>}
+ */
+export function setSubscribeRules(id, token) {
+  return request('POST', `${presentationPath(id)}/subscribe-rules`, { body: {}, bearer: token });
+}
+
+/**
+ * endPresentation ends a presentation for everyone.
+ * @param {string} id - presentation id
+ * @param {string} key - the presenter key
+ * @returns {Promise<any>}
+ */
+export function endPresentation(id, key) {
+  return request('POST', `${presentationPath(id)}/end`, { body: { key } });
+}
+
+/**
+ * readState returns a presentation's current view once.
+ * @param {string} id - presentation id
+ * @returns {Promise<PresentationView>}
+ */
+export function readState(id) {
+  return request('GET', `/live/presentations/${encodeURIComponent(id)}`);
+}
+
+/**
+ * @typedef {'connecting'|'open'|'reconnecting'|'gone'|'closed'} StateConnection
+ * gone: the presentation does not exist (any more); the watch stopped.
+ */
+
+/**
+ * watchState follows a presentation's view over Server-Sent Events.
+ *
+ * The browser reconnects by itself after a dropped connection; when it gives
+ * up (an HTTP error such as a 502 during a restart) this opens a new stream
+ * with backoff, resuming from the last event id, until the presentation is gone.
+ * @param {string} id - presentation id
+ * @param {{onState?: (view: PresentationView) => void, onConnection?: (state: StateConnection) => void}} handlers
+ * @returns {{close: () => void}}
+ */
+export function watchState(id, { onState = () => {}, onConnection = () => {} } = {}) {
+  const base = `/live/presentations/${encodeURIComponent(id)}`;
+  /** @type {EventSource|null} */
+  let source = null;
+  let lastEventId = '';
+  let closed = false;
+  let attempt = 0;
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let timer;
+
+  /**
+   * open starts one EventSource, resuming after the last event seen.
+   */
+  function open() {
+    const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : '';
+    const current = new EventSource(`${base}/events${query}`);
+    source = current;
+    onConnection(attempt === 0 ? 'connecting' : 'reconnecting');
+    current.addEventListener('open', () => {
+      attempt = 0;
+      onConnection('open');
+    });
+    current.addEventListener('state', (event) => {
+      const message = /** @type {MessageEvent} */ (event);
+      lastEventId = message.lastEventId || lastEventId;
+      let view;
+      try {
+        view = JSON.parse(message.data);
+      } catch (ex) {
+        console.error('Podium: unreadable state event', ex);
+        return;
+      }
+      onState(view);
+    });
+    current.addEventListener('error', () => {
+      if (closed || current !== source) return;
+      if (current.readyState !== EventSource.CLOSED) {
+        onConnection('reconnecting'); // the browser retries by itself
+        return;
+      }
+      current.close();
+      onConnection('reconnecting');
+      retry();
+    });
+  }
+
+  /**
+   * retry reopens the stream after a backoff, unless the presentation is gone.
+   */
+  async function retry() {
+    try {
+      const response = await fetch(base, { cache: 'no-store' });
+      if (response.status === 404) {
+        closed = true;
+        onConnection('gone');
+        return;
+      }
+    } catch (ex) {
+      // Offline: keep trying below.
+    }
+    if (closed) return;
+    const delay = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** attempt);
+    attempt += 1;
+    timer = setTimeout(open, delay);
+  }
+
+  open();
+  return {
+    /**
+     * close stops watching; no callback runs after it but onConnection('closed').
+     */
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      if (source) source.close();
+      onConnection('closed');
+    },
+  };
+}

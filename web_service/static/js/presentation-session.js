@@ -1,0 +1,358 @@
+// The presenter's and the attendee's session lifecycles: token, room, tracks,
+// subscribe rules, reconnection and the end. Events go out as onX callbacks;
+// no DOM here (page scripts own it).
+
+import { endPresentation, requestToken, setSubscribeRules } from './podium-api.js';
+import { connectVideo, ROOM_COMPLETED, videoErrorMessage, withUserMessage } from './video-client.js';
+import { mediaErrorMessage } from './messages.js';
+
+export const PRESENTER_IDENTITY = 'presenter';
+export const TRACK_NAMES = Object.freeze({
+  screen: 'screen',
+  camera: 'camera',
+  microphone: 'microphone',
+});
+const SUBSCRIBE_RULES_ATTEMPTS = 4;
+const SCREEN_CONSTRAINTS = { video: { frameRate: { ideal: 15, max: 30 } }, audio: false };
+
+/**
+ * @typedef {'stopped'|'screen-ended'|'ended'|'left'|'error'} EndReason
+ * stopped: the presenter clicked Stop; screen-ended: the browser's "Stop sharing";
+ * ended: the room was completed (the presentation is over); left: this page
+ * disconnected (it is being closed); error: see `error`.
+ */
+
+/**
+ * @typedef {object} PresenterSession
+ * @property {any} room - the twilio-video style Room
+ * @property {MediaStreamTrack} screenTrack
+ * @property {() => Promise<void>} stop - end the presentation for everyone
+ * @property {() => void} disconnect - leave without ending (the presenter can come back)
+ */
+
+/**
+ * noop does nothing; it stands in for callbacks the caller did not pass.
+ * @returns {void}
+ */
+function noop() {}
+
+/**
+ * isRetryable tells whether a failed subscribe-rules call is worth repeating.
+ * @param {any} error
+ * @returns {boolean}
+ */
+function isRetryable(error) {
+  const status = error && error.status;
+  return status === 0 || status === 404 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * applySubscribeRules sets the caller's subscribe rules, retrying while the
+ * video service may not know the just-connected participant yet.
+ * @param {string} presentationId
+ * @param {string} token
+ * @returns {Promise<void>}
+ */
+async function applySubscribeRules(presentationId, token) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await setSubscribeRules(presentationId, token);
+      return;
+    } catch (ex) {
+      if (attempt >= SUBSCRIBE_RULES_ATTEMPTS || !isRetryable(ex)) throw ex;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
+/**
+ * getScreen asks the browser for the screen to share; call it from a click.
+ * @returns {Promise<MediaStream>}
+ */
+function getScreen() {
+  const devices = navigator.mediaDevices;
+  if (!devices || typeof devices.getDisplayMedia !== 'function') {
+    const error = new Error('getDisplayMedia is not available');
+    error.name = 'NotSupportedError';
+    return Promise.reject(error);
+  }
+  return devices.getDisplayMedia(SCREEN_CONSTRAINTS);
+}
+
+/**
+ * startPresenting shares the screen, camera and microphone in the presentation's room.
+ *
+ * Call it straight from a click handler: it asks for the screen before anything
+ * else, because browsers only allow screen sharing in response to a user gesture.
+ * @param {object} options
+ * @param {string} options.presentationId
+ * @param {string} options.key - the presenter key
+ * @param {MediaStreamTrack|null} [options.cameraTrack] - published as "camera"
+ * @param {MediaStreamTrack|null} [options.microphoneTrack] - published as "microphone"
+ * @param {MediaStream} [options.screenStream] - if the page already got the screen
+ * @param {(error: any) => void} [options.onReconnecting]
+ * @param {() => void} [options.onReconnected]
+ * @param {(end: {reason: EndReason, error?: any}) => void} [options.onEnded]
+ * @returns {Promise<PresenterSession>} once live; rejects with an Error carrying userMessage
+ */
+export async function startPresenting(options) {
+  const { presentationId, key, cameraTrack = null, microphoneTrack = null } = options;
+  const onReconnecting = options.onReconnecting || noop;
+  const onReconnected = options.onReconnected || noop;
+  const onEnded = options.onEnded || noop;
+
+  const screenRequest = options.screenStream ? Promise.resolve(options.screenStream) : getScreen();
+  let screenStream;
+  try {
+    screenStream = await screenRequest;
+  } catch (ex) {
+    /** @type {any} */ (ex).userMessage = mediaErrorMessage(ex, 'screen');
+    throw ex;
+  }
+  const [screenTrack] = screenStream.getVideoTracks();
+  // Slides and code: keep them sharp rather than smooth.
+  if ('contentHint' in screenTrack) screenTrack.contentHint = 'detail';
+
+  let room = null;
+  let tokenResponse;
+  try {
+    tokenResponse = await requestToken(presentationId, { role: 'presenter', key });
+    room = await connectVideo(tokenResponse, { tracks: [], automaticSubscription: false });
+    const participant = room.localParticipant;
+    const publishing = [
+      participant.publishTrack(screenTrack, { name: TRACK_NAMES.screen, priority: 'high' }),
+    ];
+    if (cameraTrack) {
+      publishing.push(participant.publishTrack(cameraTrack, { name: TRACK_NAMES.camera }));
+    }
+    if (microphoneTrack) {
+      publishing.push(
+        participant.publishTrack(microphoneTrack, { name: TRACK_NAMES.microphone }),
+      );
+    }
+    await Promise.all(publishing);
+  } catch (ex) {
+    screenTrack.stop();
+    if (room) room.disconnect();
+    throw withUserMessage(ex);
+  }
+  // The presenter subscribes to nothing anyway (automaticSubscription: false):
+  // the server's exclude-all rule only makes that explicit, so a failure is not fatal.
+  applySubscribeRules(presentationId, tokenResponse.token).catch((ex) => {
+    console.warn('Podium: could not set the presenter subscribe rules', ex);
+  });
+
+  let finished = false;
+  /** @type {Promise<void>|null} */
+  let stopping = null;
+
+  /**
+   * finish reports the end of the session once.
+   * @param {EndReason} reason
+   * @param {any} [error]
+   */
+  function finish(reason, error) {
+    if (finished) return;
+    finished = true;
+    globalThis.removeEventListener('pagehide', onPageHide);
+    screenTrack.stop();
+    onEnded(error ? { reason, error } : { reason });
+  }
+
+  /**
+   * onPageHide leaves the room when the page goes away, so attendees see it at once.
+   */
+  function onPageHide() {
+    room.disconnect();
+  }
+
+  /**
+   * stop ends the presentation for everyone, then leaves the room.
+   * @param {EndReason} [reason]
+   * @returns {Promise<void>}
+   */
+  function stop(reason = 'stopped') {
+    if (!stopping) {
+      stopping = (async () => {
+        let failure = null;
+        try {
+          await endPresentation(presentationId, key);
+        } catch (ex) {
+          failure = ex;
+        }
+        room.disconnect();
+        finish(failure ? 'error' : reason, failure || undefined);
+      })();
+    }
+    return stopping;
+  }
+
+  room.on('reconnecting', (/** @type {any} */ error) => onReconnecting(error));
+  room.on('reconnected', () => onReconnected());
+  room.on('disconnected', (/** @type {any} */ _room, /** @type {any} */ error) => {
+    if (stopping) return; // stop() reports how it went
+    if (error && error.code === ROOM_COMPLETED) finish('ended');
+    else if (error) finish('error', withUserMessage(error));
+    else finish('left');
+  });
+  // The browser's own "Stop sharing" button ends the talk, as the presenter expects.
+  screenTrack.addEventListener('ended', () => {
+    stop('screen-ended');
+  });
+  globalThis.addEventListener('pagehide', onPageHide);
+
+  return {
+    room,
+    screenTrack,
+    stop: () => stop('stopped'),
+    disconnect: () => room.disconnect(),
+  };
+}
+
+/**
+ * @typedef {object} AttendeeSession
+ * @property {any} room - the twilio-video style Room
+ * @property {() => void} leave - disconnect from the room
+ */
+
+/**
+ * watchPresentation joins a presentation as an attendee and reports the presenter's tracks.
+ *
+ * It stays connected while the presenter is away: tracks are reported as they
+ * arrive (the presenter may be live already, come later, or come back).
+ * @param {object} options
+ * @param {string} options.presentationId
+ * @param {string} [options.name] - optional display name
+ * @param {(track: any|null) => void} [options.onScreenTrack] - the presenter's screen, or null
+ * @param {(track: any|null) => void} [options.onCameraTrack] - the presenter's camera, or null
+ * @param {(track: any|null) => void} [options.onAudioTrack] - the presenter's voice, or null
+ * @param {(present: boolean) => void} [options.onPresenter] - presenter joined or left the room
+ * @param {(error: any) => void} [options.onReconnecting]
+ * @param {() => void} [options.onReconnected]
+ * @param {(end: {over: boolean, error?: any, message?: string}) => void} [options.onDisconnected]
+ * @returns {Promise<AttendeeSession>} once connected; rejects with an Error carrying userMessage
+ */
+export async function watchPresentation(options) {
+  const { presentationId, name } = options;
+  const callbacks = {
+    screen: options.onScreenTrack || noop,
+    camera: options.onCameraTrack || noop,
+    audio: options.onAudioTrack || noop,
+  };
+  const onPresenter = options.onPresenter || noop;
+  const onReconnecting = options.onReconnecting || noop;
+  const onReconnected = options.onReconnected || noop;
+  const onDisconnected = options.onDisconnected || noop;
+
+  const tokenResponse = await requestToken(presentationId, { role: 'attendee', name });
+  // Subscribe to nothing until the server's rule "only the presenter" is in place.
+  const room = await connectVideo(tokenResponse, {
+    automaticSubscription: false,
+    audio: false,
+    video: false,
+  });
+
+  /** @type {Record<'screen'|'camera'|'audio', {track: any, participantSid: string}|null>} */
+  const slots = { screen: null, camera: null, audio: null };
+
+  /**
+   * slotFor says where a presenter track is shown: screen, camera or audio.
+   * @param {any} track
+   * @returns {'screen'|'camera'|'audio'}
+   */
+  function slotFor(track) {
+    if (track.kind === 'audio') return 'audio';
+    return track.name === TRACK_NAMES.screen ? 'screen' : 'camera';
+  }
+
+  /**
+   * showTrack reports a subscribed presenter track, once.
+   * @param {any} track
+   * @param {any} participant
+   */
+  function showTrack(track, participant) {
+    if (participant.identity !== PRESENTER_IDENTITY || track.kind === 'data') return;
+    const slot = slotFor(track);
+    if (slots[slot] && slots[slot].track === track) return;
+    slots[slot] = { track, participantSid: participant.sid };
+    callbacks[slot](track);
+  }
+
+  /**
+   * hideTrack reports that a track shown before is gone.
+   * @param {any} track
+   */
+  function hideTrack(track) {
+    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+      if (slots[slot] && slots[slot].track === track) {
+        slots[slot] = null;
+        callbacks[slot](null);
+      }
+    }
+  }
+
+  /**
+   * presenterArrived reports a presenter participant and the tracks it already has.
+   * @param {any} participant
+   */
+  function presenterArrived(participant) {
+    if (participant.identity !== PRESENTER_IDENTITY) return;
+    onPresenter(true);
+    participant.tracks.forEach((/** @type {any} */ publication) => {
+      if (publication.track) showTrack(publication.track, participant);
+    });
+  }
+
+  room.on('trackSubscribed', (/** @type {any} */ track, /** @type {any} */ _pub, /** @type {any} */ participant) =>
+    showTrack(track, participant));
+  room.on('trackUnsubscribed', (/** @type {any} */ track) => hideTrack(track));
+  room.on('participantConnected', presenterArrived);
+  room.on('participantDisconnected', (/** @type {any} */ participant) => {
+    if (participant.identity !== PRESENTER_IDENTITY) return;
+    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+      if (slots[slot] && slots[slot].participantSid === participant.sid) {
+        slots[slot] = null;
+        callbacks[slot](null);
+      }
+    }
+    const stillHere = [...room.participants.values()].some(
+      (/** @type {any} */ p) => p.identity === PRESENTER_IDENTITY && p.sid !== participant.sid,
+    );
+    if (!stillHere) onPresenter(false);
+  });
+  room.on('reconnecting', (/** @type {any} */ error) => onReconnecting(error));
+  room.on('reconnected', () => onReconnected());
+  let abandoned = false; // joining failed after connecting: the caller gets the error
+  room.on('disconnected', (/** @type {any} */ _room, /** @type {any} */ error) => {
+    globalThis.removeEventListener('pagehide', onPageHide);
+    if (abandoned) return;
+    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+      if (slots[slot]) {
+        slots[slot] = null;
+        callbacks[slot](null);
+      }
+    }
+    if (!error) onDisconnected({ over: false });
+    else if (error.code === ROOM_COMPLETED) onDisconnected({ over: true, error });
+    else onDisconnected({ over: false, error, message: videoErrorMessage(error) });
+  });
+
+  /**
+   * onPageHide leaves the room when the page goes away.
+   */
+  function onPageHide() {
+    room.disconnect();
+  }
+  globalThis.addEventListener('pagehide', onPageHide);
+
+  room.participants.forEach(presenterArrived);
+
+  try {
+    await applySubscribeRules(presentationId, tokenResponse.token);
+  } catch (ex) {
+    abandoned = true;
+    room.disconnect();
+    throw ex;
+  }
+  return { room, leave: () => room.disconnect() };
+}

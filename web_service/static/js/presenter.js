@@ -1,0 +1,253 @@
+// The presenter page: camera preview, Start presenting, Stop, live attendee count.
+
+import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
+import { watchState } from './podium-api.js';
+import { startPresenting } from './presentation-session.js';
+import { mediaErrorMessage, userMessage } from './messages.js';
+
+const presentationId = byId('presentation').dataset.presentationId || '';
+const startButton = /** @type {HTMLButtonElement} */ (byId('start'));
+const stopButton = /** @type {HTMLButtonElement} */ (byId('stop'));
+const confirmation = byId('stop-confirmation');
+const confirmButton = /** @type {HTMLButtonElement} */ (byId('stop-confirm'));
+const cancelButton = /** @type {HTMLButtonElement} */ (byId('stop-cancel'));
+const preview = /** @type {HTMLVideoElement} */ (byId('preview-video'));
+const shareLink = /** @type {HTMLAnchorElement} */ (byId('share-link'));
+
+/** @type {import('./presentation-session.js').PresenterSession|null} */
+let session = null;
+/** @type {MediaStreamTrack|null} */
+let cameraTrack = null;
+/** @type {MediaStreamTrack|null} */
+let microphoneTrack = null;
+let over = false;
+let starting = false;
+let mediaReady = false;
+/** @type {string} the presentation's status from the state stream */
+let stateStatus = '';
+const reconnecting = { video: false, state: false };
+
+/**
+ * readPresenterKey takes the key from the link's #key=... and keeps it for this tab only.
+ *
+ * The key is then removed from the address bar, so it does not end up in
+ * screenshots, screen shares or bookmarks; sessionStorage lets a reload keep working.
+ * @returns {string}
+ */
+function readPresenterKey() {
+  const storageKey = `podium:presenter-key:${presentationId}`;
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('key');
+  if (fromHash) {
+    try {
+      sessionStorage.setItem(storageKey, fromHash);
+    } catch (ex) {
+      // Storage disabled: the key still works until the page is reloaded.
+    }
+    history.replaceState(history.state, '', location.pathname + location.search);
+    return fromHash;
+  }
+  try {
+    return sessionStorage.getItem(storageKey) || '';
+  } catch (ex) {
+    return '';
+  }
+}
+
+const presenterKey = readPresenterKey();
+
+/**
+ * updateBanner shows "Reconnecting…" while the video or the state stream is down.
+ */
+function updateBanner() {
+  show(byId('reconnecting'), !over && (reconnecting.video || reconnecting.state));
+}
+
+/**
+ * updateStatus says what the presenter can do now.
+ */
+function updateStatus() {
+  if (over) {
+    setStatus('The presentation is over.');
+  } else if (session) {
+    setStatus('You are live. Everything you share is being shown to your audience.');
+  } else if (starting) {
+    setStatus('Starting… Choose the screen, window or tab you want to share.');
+  } else if (!presenterKey) {
+    setStatus('');
+  } else if (stateStatus === 'live') {
+    setStatus('You are live from another tab or device. Start presenting here to take over.');
+  } else if (mediaReady) {
+    setStatus('Ready when you are. Click Start presenting and choose what to share.');
+  } else {
+    setStatus('Getting your camera and microphone ready…');
+  }
+  startButton.disabled = over || starting || !presenterKey || !mediaReady;
+  show(startButton, !session && !over);
+  show(stopButton, Boolean(session) && !over);
+  if (!session || over) show(confirmation, false);
+}
+
+/**
+ * startCamera starts the camera and microphone for the preview and the talk.
+ *
+ * Presenting still works without them (screen only), so failures only warn.
+ */
+async function startCamera() {
+  const devices = navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia) {
+    showError(mediaErrorMessage({ name: 'TypeError' }, 'camera and microphone'));
+    mediaReady = true;
+    updateStatus();
+    return;
+  }
+  const video = { width: { ideal: 1280 }, height: { ideal: 720 } };
+  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  try {
+    const stream = await devices.getUserMedia({ video, audio });
+    [cameraTrack] = stream.getVideoTracks();
+    [microphoneTrack] = stream.getAudioTracks();
+  } catch (ex) {
+    // Maybe only one of the two is missing or blocked: keep the one that works.
+    const [videoResult, audioResult] = await Promise.allSettled([
+      devices.getUserMedia({ video }),
+      devices.getUserMedia({ audio }),
+    ]);
+    if (videoResult.status === 'fulfilled') [cameraTrack] = videoResult.value.getVideoTracks();
+    if (audioResult.status === 'fulfilled') {
+      [microphoneTrack] = audioResult.value.getAudioTracks();
+    }
+    const what = !cameraTrack && !microphoneTrack
+      ? 'camera and microphone'
+      : !cameraTrack ? 'camera' : 'microphone';
+    const failure = videoResult.status === 'rejected' && !cameraTrack
+      ? videoResult.reason
+      : audioResult.status === 'rejected' ? audioResult.reason : ex;
+    reportError(
+      `could not start the ${what}`,
+      failure,
+      `${mediaErrorMessage(failure, what)} You can still present your screen without it.`,
+    );
+  }
+  if (cameraTrack) preview.srcObject = new MediaStream([cameraTrack]);
+  show(preview, Boolean(cameraTrack));
+  mediaReady = true;
+  updateStatus();
+}
+
+/**
+ * releaseMedia turns the camera and microphone off.
+ */
+function releaseMedia() {
+  for (const track of [cameraTrack, microphoneTrack]) if (track) track.stop();
+  preview.srcObject = null;
+}
+
+/**
+ * showOver switches the page to "The presentation is over".
+ */
+function showOver() {
+  over = true;
+  show(byId('over'), true);
+  show(byId('controls'), false);
+  releaseMedia();
+  if (session) session.disconnect();
+  updateBanner();
+  updateStatus();
+}
+
+/**
+ * onEnded handles the end of this page's presenting session.
+ * @param {{reason: string, error?: any}} end
+ */
+function onEnded({ reason, error }) {
+  session = null;
+  reconnecting.video = false;
+  updateBanner();
+  if (reason === 'error') {
+    reportError('the presenting session ended', error, userMessage(error));
+  }
+  if (reason === 'stopped' || reason === 'screen-ended' || reason === 'ended') showOver();
+  else updateStatus();
+}
+
+/**
+ * onStart starts presenting; it runs in the click so screen sharing is allowed.
+ */
+async function onStart() {
+  if (starting || session || over) return;
+  starting = true;
+  showError('');
+  updateStatus();
+  try {
+    session = await startPresenting({
+      presentationId,
+      key: presenterKey,
+      cameraTrack,
+      microphoneTrack,
+      onReconnecting: () => {
+        reconnecting.video = true;
+        updateBanner();
+      },
+      onReconnected: () => {
+        reconnecting.video = false;
+        updateBanner();
+      },
+      onEnded,
+    });
+  } catch (ex) {
+    reportError('could not start presenting', ex, userMessage(ex));
+  } finally {
+    starting = false;
+    updateStatus();
+  }
+}
+
+/**
+ * onConfirmStop ends the presentation for everyone.
+ */
+async function onConfirmStop() {
+  if (!session) return;
+  confirmButton.disabled = true;
+  setStatus('Ending the presentation…');
+  try {
+    await session.stop();
+  } finally {
+    confirmButton.disabled = false;
+  }
+}
+
+startButton.addEventListener('click', onStart);
+stopButton.addEventListener('click', () => {
+  show(confirmation, true);
+  cancelButton.focus();
+});
+cancelButton.addEventListener('click', () => show(confirmation, false));
+confirmButton.addEventListener('click', onConfirmStop);
+
+shareLink.href = new URL(`/presentations/${encodeURIComponent(presentationId)}`, location.href).href;
+shareLink.textContent = shareLink.href;
+
+watchState(presentationId, {
+  onState: (view) => {
+    stateStatus = view.status;
+    setAttendeeCount(view.attendees.count);
+    if (view.status === 'ended' && !over) showOver();
+    else updateStatus();
+  },
+  onConnection: (state) => {
+    reconnecting.state = state === 'reconnecting';
+    updateBanner();
+    if (state === 'gone') showError('This presentation does not exist any more.');
+  },
+});
+
+if (!presenterKey) {
+  showError(
+    'This page needs the presenter link, the one ending in #key=…, that you got when ' +
+      'you created the presentation. Open that link to present.',
+  );
+  updateStatus();
+} else {
+  updateStatus();
+  startCamera();
+}
