@@ -14,6 +14,9 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
     )
+    # httpx logs every request URL at INFO, and Janus long polls carry the API
+    # secret in their query string: keep those lines out of the logs.
+    logging.getLogger('httpx').setLevel(logging.WARNING)
     config = from_env()
     app = create_app(config)
     uvicorn.run(

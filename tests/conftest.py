@@ -68,12 +68,25 @@ def redis_server(tmp_path_factory) -> str:
     """Start a real redis-server on loopback for the session; return its URL."""
     binary = shutil.which('redis-server')
     if binary is None:
-        pytest.fail('redis-server is not installed: run bin/podium test, which installs it')
+        pytest.fail(
+            'redis-server is not installed: run bin/podium test, which installs it'
+        )
     port = free_port()
     workdir: Path = tmp_path_factory.mktemp('redis')
     proc = subprocess.Popen(
-        [binary, '--port', str(port), '--bind', '127.0.0.1', '--save', '',
-         '--appendonly', 'no', '--dir', str(workdir)],
+        [
+            binary,
+            '--port',
+            str(port),
+            '--bind',
+            '127.0.0.1',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
