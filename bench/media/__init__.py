@@ -1,0 +1,1 @@
+"""Media load benchmark of the local video backend (Janus CPU per attendee)."""
