@@ -10,8 +10,9 @@ import falcon.asgi
 from . import config as config_module
 from .callbacks import CallbackSender
 from .config import LocalVideoConfig
-from .errors import TwilioError, handle_twilio_error
+from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
+from .openapi import OPENAPI_PATH, OpenApiDocument
 from .rest import BasicAuth, add_routes
 from .rooms import Registry
 from .signalling import SignalHub
@@ -88,10 +89,12 @@ def build_service(
             ),
         ]
     )
+    app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
     add_routes(app, registry, config.account_sid)
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
+    app.add_route(OPENAPI_PATH, OpenApiDocument())
     return Service(app=app, registry=registry, hub=hub, media=media)
 
 

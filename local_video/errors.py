@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import falcon
 
 ROOM_EXISTS = 53113
@@ -18,8 +20,10 @@ PARTICIPANT_NOT_FOUND = 53204
 SUBSCRIBE_RULES_INVALID = 53215
 SIGNALING_ERROR = 53000
 NOT_FOUND = 20404
+METHOD_NOT_ALLOWED = 20004
 AUTHENTICATE = 20003
 INVALID_PARAMETER = 21201
+REQUEST_TOO_LARGE = 20413  # Twilio's 20xxx codes mirror the HTTP status
 
 TOKEN_INVALID = 20101
 TOKEN_ISSUER_INVALID = 20103
@@ -51,3 +55,26 @@ async def handle_twilio_error(req, resp, ex: TwilioError, params) -> None:
     """Falcon error handler: answer a TwilioError exactly as Twilio's API does."""
     resp.status = falcon.code_to_http_status(ex.status)
     resp.media = ex.body()
+
+
+def twilio_code_for(status: int) -> int:
+    """Return the Twilio error code of an HTTP error the framework raised itself."""
+    return METHOD_NOT_ALLOWED if status == 405 else 20000 + status
+
+
+def serialize_error(req, resp, exception: falcon.HTTPError) -> None:
+    """Falcon error serializer: Twilio's shape on the REST API, ours elsewhere.
+
+    Falcon itself raises 404/405 for unknown routes and methods, and 400/415 for
+    bodies it cannot parse; twilio-python reads `code` and `message` from them.
+    """
+    body = exception.to_dict()
+    status = exception.status_code
+    body.setdefault('description', f'{req.method} {req.path}: {body["title"]}')
+    if req.path.startswith('/v1/') or req.path == '/v1':
+        message = body['title']
+        if body['description'] != message:
+            message = f'{message}: {body["description"]}'
+        body = TwilioError(status, twilio_code_for(status), message).body()
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = json.dumps(body).encode()

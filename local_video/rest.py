@@ -14,6 +14,7 @@ from .errors import (
     INVALID_PARAMETER,
     NOT_FOUND,
     PARTICIPANT_NOT_FOUND,
+    REQUEST_TOO_LARGE,
     ROOM_CALLBACK_INVALID,
     ROOM_MAX_PARTICIPANTS_INVALID,
     ROOM_STATUS_INVALID,
@@ -28,6 +29,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_NAME = 128
 DEFAULT_MAX_PARTICIPANTS = 50
+# A room's parameters or 20 subscribe rules fit in a few KiB; refuse floods early.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class BasicAuth:
@@ -83,6 +86,12 @@ def _integer(
 async def _form(req) -> dict:
     if req.content_length in (None, 0):
         return {}
+    if req.content_length > MAX_BODY_BYTES:
+        raise TwilioError(
+            413,
+            REQUEST_TOO_LARGE,
+            f'Request body too large: at most {MAX_BODY_BYTES} bytes',
+        )
     form = await req.get_media()
     return form if isinstance(form, dict) else {}
 

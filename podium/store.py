@@ -8,6 +8,7 @@ the web service only reads, and listens on `CHANGES_CHANNEL`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 import redis
@@ -49,6 +50,11 @@ def presenters_key(room_sid: str) -> str:
 def attendees_key(room_sid: str) -> str:
     """Set of the room's connected attendee ParticipantSids."""
     return f'{PREFIX}room:{room_sid}:attendees'
+
+
+def rate_limit_key(scope: str, client: str, window_index: int) -> str:
+    """Requests of one client address to one endpoint in one fixed time window."""
+    return f'{PREFIX}rate:{scope}:{client}:{window_index}'
 
 
 def _load(raw: bytes | str | None) -> dict | None:
@@ -193,6 +199,25 @@ class Store:
         sids = sorted(self._redis.smembers(attendees_key(room_sid)))
         keys = [participant_key(room_sid, sid) for sid in sids]
         return [r for r in map(_load, self._redis.mget(keys) if keys else []) if r]
+
+    # Rate limits (counted by the token service, shared by all its workers) -------
+
+    def count_request(
+        self, scope: str, client: str, window: int, now: float
+    ) -> tuple[int, int]:
+        """Count one request in the current fixed window of `window` seconds.
+
+        Return the window's count including this request, and the whole seconds
+        until the window ends (what `Retry-After` says).
+        """
+        index = int(now // window)
+        key = rate_limit_key(scope, client, index)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            # One spare second: the key never expires before its window ends.
+            pipe.expire(key, window + 1)
+            count, _ = pipe.execute()
+        return int(count), max(1, math.ceil((index + 1) * window - now))
 
     # Reading what pages show -----------------------------------------------------
 

@@ -10,10 +10,18 @@ import redis
 from twilio.rest import Client
 
 from podium.config import Config
+from podium.http_errors import serialize_error
 from podium.store import Store
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.health import Health
+from token_service.openapi import OPENAPI_PATH, OpenApiDocument
 from token_service.presentations import PresentationEnd, Presentations
+from token_service.rate_limits import (
+    ClientAddress,
+    Limit,
+    RateLimiter,
+    RateLimitSettings,
+)
 from token_service.rooms import Rooms, twilio_client
 from token_service.subscribe_rules import SubscribeRules
 from token_service.tokens import Tokens
@@ -26,13 +34,31 @@ def create_app(
     rooms: Rooms | None = None,
     clock: Callable[[], float] = time.time,
     client_factory: Callable[[Config], Client] = twilio_client,
+    rate_limits: RateLimitSettings | None = None,
 ) -> falcon.App:
     """Return the token service, reading settings from the environment if not given."""
     config = config or Config.from_env()
     store = store or Store.from_url(config.redis_url)
     rooms = rooms or Rooms(client_factory(config), config)
+    rate_limits = rate_limits or RateLimitSettings.from_env()
 
-    app = falcon.App()
+    limiter = RateLimiter(
+        store,
+        {
+            ('POST', '/api/presentations'): Limit(
+                'presentations',
+                rate_limits.presentations_per_minute,
+                'create presentations',
+            ),
+            ('POST', '/api/presentations/{presentation_id}/tokens'): Limit(
+                'tokens', rate_limits.tokens_per_minute, 'ask for access tokens'
+            ),
+        },
+        ClientAddress(rate_limits.trusted_proxies),
+        clock,
+    )
+    app = falcon.App(middleware=[limiter])
+    app.set_error_serializer(serialize_error)
     app.add_route('/api/presentations', Presentations(config, store, clock))
     app.add_route(
         '/api/presentations/{presentation_id}/tokens',
@@ -47,6 +73,7 @@ def create_app(
         PresentationEnd(store, rooms, clock),
     )
     app.add_route('/api/healthz', Health(store))
+    app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(HANDLED, handle_video_error)
     app.add_error_handler(redis.RedisError, handle_store_error)
     return app

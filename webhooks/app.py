@@ -8,9 +8,11 @@ import falcon
 import redis
 
 from podium.config import WEBHOOK_PATH, Config
+from podium.http_errors import serialize_error
 from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
+from webhooks.openapi import OPENAPI_PATH, OpenApiDocument
 from webhooks.room_events import RoomEvents
 from webhooks.signature import TwilioSignature
 
@@ -38,6 +40,7 @@ def create_app(
     config = config or Config.from_env()
     store = store or Store.from_url(config.redis_url)
     app = falcon.App()
+    app.set_error_serializer(serialize_error)
     app.add_route(
         WEBHOOK_PATH,
         RoomEvents(
@@ -45,5 +48,6 @@ def create_app(
         ),
     )
     app.add_route(HEALTH_PATH, Health(store))
+    app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(redis.RedisError, _redis_unavailable)
     return app

@@ -14,7 +14,11 @@ from podium.stack.settings import DEPLOY_DIR, EXIT_CONFIG, Ports, StackError
 
 NGINX_TEMPLATE = DEPLOY_DIR / 'nginx' / 'podium.conf.template'
 PLACEHOLDER = re.compile(r'\$\{(PODIUM_[A-Z0-9_]+)\}')
-NGINX_DEFAULTS = {'PODIUM_NGINX_ACCESS_LOG': '/var/log/nginx/podium.access.log'}
+NGINX_DEFAULTS = {
+    'PODIUM_NGINX_ACCESS_LOG': '/var/log/nginx/podium.access.log',
+    # Seconds a client may take to send its headers, or between body reads.
+    'PODIUM_NGINX_CLIENT_TIMEOUT': '15',
+}
 
 
 def render_template(text: str, values: Mapping[str, str]) -> str:

@@ -1,0 +1,339 @@
+"""The local video service's OpenAPI 3 document, served at `/video/openapi.json`.
+
+It describes the Twilio-compatible Rooms REST subset (loopback only, HTTP Basic)
+and the health check. Errors on /v1 keep Twilio's JSON error shape. The
+signalling WebSocket at /video/signal is not HTTP and is documented in
+`signalling.py`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import falcon
+
+from .rest import MAX_BODY_BYTES, MAX_NAME, MAX_PAGE_SIZE
+from .rules import MAX_RULES
+
+OPENAPI_PATH = '/video/openapi.json'
+FORM = 'application/x-www-form-urlencoded'
+
+TWILIO_ERROR = {
+    'type': 'object',
+    'required': ['code', 'message', 'more_info', 'status'],
+    'properties': {
+        'code': {'type': 'integer'},
+        'message': {'type': 'string', 'minLength': 1},
+        'more_info': {'type': 'string'},
+        'status': {'type': 'integer'},
+    },
+}
+PROBLEM = {
+    'type': 'object',
+    'required': ['title', 'description'],
+    'properties': {'title': {'type': 'string'}, 'description': {'type': 'string'}},
+}
+WHY = {
+    400: 'Invalid parameter (Twilio error code in the body).',
+    401: 'HTTP Basic with the API key SID and secret (or account SID and auth '
+    'token) is required.',
+    404: 'No such room or participant.',
+    413: f'Request body larger than {MAX_BODY_BYTES} bytes.',
+    415: 'Send parameters form-encoded.',
+}
+
+
+def _errors(*statuses: int) -> dict:
+    schema = {'$ref': '#/components/schemas/TwilioError'}
+    return {
+        str(status): {
+            'description': WHY[status],
+            'content': {'application/json': {'schema': schema}},
+        }
+        for status in statuses
+    }
+
+
+def _ok(status: int, ref: str, description: str) -> dict:
+    return {
+        str(status): {
+            'description': description,
+            'content': {
+                'application/json': {'schema': {'$ref': f'#/components/schemas/{ref}'}}
+            },
+        }
+    }
+
+
+def _form(properties: dict, required: tuple[str, ...] = ()) -> dict:
+    schema: dict = {'type': 'object', 'properties': properties}
+    if required:
+        schema['required'] = list(required)
+    return {'required': bool(required), 'content': {FORM: {'schema': schema}}}
+
+
+def _query(name: str, schema: dict) -> dict:
+    return {'name': name, 'in': 'query', 'required': False, 'schema': schema}
+
+
+def _path(name: str, example: str) -> dict:
+    return {
+        'name': name,
+        'in': 'path',
+        'required': True,
+        'schema': {'type': 'string'},
+        'example': example,
+    }
+
+
+PAGING = [
+    _query('PageSize', {'type': 'integer', 'minimum': 1, 'maximum': MAX_PAGE_SIZE}),
+    _query('Page', {'type': 'integer', 'minimum': 0}),
+]
+ROOM = _path('room', 'demo-room')
+PARTICIPANT = _path('participant', 'presenter')
+SECURE = [{'basic': []}]
+
+ROOM_SCHEMA = {
+    'type': 'object',
+    'required': ['sid', 'status', 'unique_name', 'account_sid', 'url', 'links'],
+    'properties': {
+        'sid': {'type': 'string', 'pattern': '^RM[0-9a-f]{32}$'},
+        'status': {'type': 'string', 'enum': ['in-progress', 'completed', 'failed']},
+        'unique_name': {'type': 'string'},
+        'account_sid': {'type': 'string'},
+        'status_callback': {'type': 'string', 'nullable': True},
+        'max_participants': {'type': 'integer'},
+        'empty_room_timeout': {'type': 'integer'},
+        'unused_room_timeout': {'type': 'integer'},
+        'url': {'type': 'string'},
+        'links': {'type': 'object'},
+    },
+}
+PARTICIPANT_SCHEMA = {
+    'type': 'object',
+    'required': ['sid', 'room_sid', 'status', 'identity', 'url'],
+    'properties': {
+        'sid': {'type': 'string', 'pattern': '^PA[0-9a-f]{32}$'},
+        'room_sid': {'type': 'string'},
+        'status': {'type': 'string', 'enum': ['connected', 'disconnected']},
+        'identity': {'type': 'string'},
+        'url': {'type': 'string'},
+    },
+}
+RULES_SCHEMA = {
+    'type': 'object',
+    'required': ['participant_sid', 'room_sid', 'rules'],
+    'properties': {
+        'participant_sid': {'type': 'string'},
+        'room_sid': {'type': 'string'},
+        'rules': {'type': 'array', 'items': {'type': 'object'}},
+    },
+}
+
+
+def _page_of(key: str, ref: str) -> dict:
+    return {
+        'type': 'object',
+        'required': [key, 'meta'],
+        'properties': {
+            key: {'type': 'array', 'items': {'$ref': f'#/components/schemas/{ref}'}},
+            'meta': {'type': 'object'},
+        },
+    }
+
+
+PATHS = {
+    '/v1/Rooms': {
+        'post': {
+            'summary': 'Create a group room',
+            'operationId': 'createRoom',
+            'security': SECURE,
+            'requestBody': _form(
+                {
+                    'Type': {'type': 'string', 'enum': ['group']},
+                    'UniqueName': {'type': 'string', 'maxLength': MAX_NAME},
+                    'StatusCallback': {'type': 'string', 'format': 'uri'},
+                    'StatusCallbackMethod': {'type': 'string', 'enum': ['GET', 'POST']},
+                    'MaxParticipants': {'type': 'integer', 'minimum': 1},
+                    'EmptyRoomTimeout': {
+                        'type': 'integer',
+                        'minimum': 1,
+                        'maximum': 60,
+                    },
+                    'UnusedRoomTimeout': {
+                        'type': 'integer',
+                        'minimum': 1,
+                        'maximum': 60,
+                    },
+                }
+            ),
+            'responses': {
+                **_ok(201, 'Room', 'Created.'),
+                **_errors(400, 401, 413, 415),
+            },
+        },
+        'get': {
+            'summary': 'List rooms, newest first',
+            'operationId': 'listRooms',
+            'security': SECURE,
+            'parameters': [
+                _query('Status', {'type': 'string'}),
+                _query('UniqueName', {'type': 'string'}),
+                *PAGING,
+            ],
+            'responses': {**_ok(200, 'RoomPage', 'A page.'), **_errors(400, 401)},
+        },
+    },
+    '/v1/Rooms/{room}': {
+        'parameters': [ROOM],
+        'get': {
+            'summary': 'Fetch a room by SID or in-progress UniqueName',
+            'operationId': 'fetchRoom',
+            'security': SECURE,
+            'responses': {**_ok(200, 'Room', 'The room.'), **_errors(401, 404)},
+        },
+        'post': {
+            'summary': 'Complete a room',
+            'operationId': 'completeRoom',
+            'security': SECURE,
+            'requestBody': _form(
+                {'Status': {'type': 'string', 'enum': ['completed']}}, ('Status',)
+            ),
+            'responses': {
+                **_ok(202, 'Room', 'Completed.'),
+                **_errors(400, 401, 404, 413, 415),
+            },
+        },
+    },
+    '/v1/Rooms/{room}/Participants': {
+        'parameters': [ROOM],
+        'get': {
+            'summary': "List a room's participants",
+            'operationId': 'listParticipants',
+            'security': SECURE,
+            'parameters': [
+                _query('Status', {'type': 'string'}),
+                _query('Identity', {'type': 'string'}),
+                *PAGING,
+            ],
+            'responses': {
+                **_ok(200, 'ParticipantPage', 'A page.'),
+                **_errors(400, 401, 404),
+            },
+        },
+    },
+    '/v1/Rooms/{room}/Participants/{participant}': {
+        'parameters': [ROOM, PARTICIPANT],
+        'get': {
+            'summary': 'Fetch a participant by SID or identity',
+            'operationId': 'fetchParticipant',
+            'security': SECURE,
+            'responses': {
+                **_ok(200, 'Participant', 'The participant.'),
+                **_errors(401, 404),
+            },
+        },
+        'post': {
+            'summary': 'Disconnect (kick) a participant',
+            'operationId': 'kickParticipant',
+            'security': SECURE,
+            'requestBody': _form(
+                {'Status': {'type': 'string', 'enum': ['disconnected']}}, ('Status',)
+            ),
+            'responses': {
+                **_ok(202, 'Participant', 'Disconnected.'),
+                **_errors(400, 401, 404, 413, 415),
+            },
+        },
+    },
+    '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules': {
+        'parameters': [ROOM, PARTICIPANT],
+        'get': {
+            'summary': "Read a participant's subscribe rules",
+            'operationId': 'fetchSubscribeRules',
+            'security': SECURE,
+            'responses': {**_ok(200, 'Rules', 'The rules.'), **_errors(401, 404)},
+        },
+        'post': {
+            'summary': "Replace a connected participant's subscribe rules",
+            'operationId': 'updateSubscribeRules',
+            'security': SECURE,
+            'requestBody': _form(
+                {
+                    'Rules': {
+                        'type': 'string',
+                        'description': f'A JSON array of 1 to {MAX_RULES} rules.',
+                    }
+                },
+                ('Rules',),
+            ),
+            'responses': {
+                **_ok(200, 'Rules', 'The rules now in force.'),
+                **_errors(400, 401, 404, 413, 415),
+            },
+        },
+    },
+    '/video/healthz': {
+        'get': {
+            'summary': 'Health: the service is up and its media server is ready',
+            'operationId': 'health',
+            'responses': {
+                '200': {
+                    'description': 'Ready.',
+                    'content': {'application/json': {'schema': {'type': 'object'}}},
+                },
+                '503': {
+                    'description': 'The media server is restarting.',
+                    'content': {'application/json': {'schema': {'type': 'object'}}},
+                },
+            },
+        }
+    },
+    OPENAPI_PATH: {
+        'get': {
+            'summary': 'This OpenAPI document',
+            'operationId': 'openapi',
+            'responses': {
+                '200': {
+                    'description': 'The OpenAPI 3 description of this service.',
+                    'content': {'application/json': {'schema': {'type': 'object'}}},
+                }
+            },
+        }
+    },
+}
+
+SPEC = {
+    'openapi': '3.0.3',
+    'info': {
+        'title': 'Podium local video',
+        'version': '1',
+        'description': 'A Twilio-compatible subset of the Video v1 Rooms API, on '
+        'loopback, for the local video backend.',
+    },
+    'paths': PATHS,
+    'components': {
+        'schemas': {
+            'TwilioError': TWILIO_ERROR,
+            'Problem': PROBLEM,
+            'Room': ROOM_SCHEMA,
+            'RoomPage': _page_of('rooms', 'Room'),
+            'Participant': PARTICIPANT_SCHEMA,
+            'ParticipantPage': _page_of('participants', 'Participant'),
+            'Rules': RULES_SCHEMA,
+        },
+        'securitySchemes': {'basic': {'type': 'http', 'scheme': 'basic'}},
+    },
+}
+
+
+class OpenApiDocument:
+    """`GET /video/openapi.json`."""
+
+    def __init__(self) -> None:
+        self._body = json.dumps(SPEC, indent=1).encode()
+
+    async def on_get(self, req, resp) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self._body

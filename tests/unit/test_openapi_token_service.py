@@ -1,0 +1,73 @@
+"""Fuzz the token service against its own OpenAPI document with schemathesis."""
+
+from __future__ import annotations
+
+import fakeredis
+import falcon.testing
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from podium.config import Config
+from podium.store import Store
+from tests.conftest import TEST_ENV
+from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response
+from tests.unit.test_token_service import FakeClock, FakeRooms
+from token_service.access import hash_key
+from token_service.app import create_app
+from token_service.openapi import OPENAPI_PATH
+from token_service.rate_limits import RateLimitSettings
+
+pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
+
+DEMO_KEY = 'demo-presenter-key'
+
+
+def fuzz_app():
+    store = Store(fakeredis.FakeRedis(decode_responses=True))
+    # The document's example id names a live presentation, so examples get past 404.
+    store.create_presentation(
+        {
+            'id': 'demo-talk',
+            'title': 'Demo',
+            'room_name': 'podium-demo-talk',
+            'presenter_key_hash': hash_key(DEMO_KEY),
+            'created_at': '0',
+        }
+    )
+    return create_app(
+        Config.from_env(TEST_ENV),
+        store=store,
+        rooms=FakeRooms(),
+        clock=FakeClock(),
+        # The fuzzer's many requests come from one address; rate limits have their
+        # own tests.
+        rate_limits=RateLimitSettings(presentations_per_minute=0, tokens_per_minute=0),
+    )
+
+
+# Loaded at import: schemathesis's lazy `from_fixture` does not run on pytest 9.
+schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, fuzz_app())
+
+
+@schema.parametrize()
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_token_service_conforms_and_never_fails(case):
+    check_response(case, case.call(), error_shape='problem')
+
+
+def test_the_document_is_served_and_lists_every_route():
+    client = falcon.testing.TestClient(fuzz_app())
+    paths = client.simulate_get(OPENAPI_PATH).json['paths']
+    assert set(paths) == {
+        '/api/presentations',
+        '/api/presentations/{presentation_id}/tokens',
+        '/api/presentations/{presentation_id}/subscribe-rules',
+        '/api/presentations/{presentation_id}/end',
+        '/api/healthz',
+        OPENAPI_PATH,
+    }

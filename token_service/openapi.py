@@ -1,0 +1,245 @@
+"""The token service's OpenAPI 3 document, served at `/api/openapi.json`."""
+
+from __future__ import annotations
+
+from podium import openapi
+from podium.openapi import errors, json_content
+from token_service.bodies import MAX_BODY_BYTES
+from token_service.presentations import MAX_TITLE_LENGTH
+from token_service.tokens import MAX_NAME_LENGTH
+
+OPENAPI_PATH = '/api/openapi.json'
+
+PRESENTATION_ID = {
+    'name': 'presentation_id',
+    'in': 'path',
+    'required': True,
+    'description': 'The id from POST /api/presentations.',
+    'schema': {'type': 'string', 'pattern': '^[A-Za-z0-9_-]{1,64}$'},
+    'example': 'demo-talk',
+}
+
+BODY_NOTE = (
+    f'JSON, at most {MAX_BODY_BYTES} bytes; Content-Type application/json (or none).'
+)
+
+SCHEMAS = {
+    'Presentation': {
+        'type': 'object',
+        'required': [
+            'id',
+            'title',
+            'attendee_url',
+            'presenter_url',
+            'presenter_key',
+        ],
+        'properties': {
+            'id': {'type': 'string'},
+            'title': {'type': 'string'},
+            'attendee_url': {'type': 'string'},
+            'presenter_url': {
+                'type': 'string',
+                'description': 'Carries the presenter key in the fragment (#key=).',
+            },
+            'presenter_key': {'type': 'string'},
+        },
+    },
+    'Token': {
+        'type': 'object',
+        'required': [
+            'token',
+            'identity',
+            'room',
+            'backend',
+            'ttl',
+            'expires_at',
+            'signal_url',
+        ],
+        'properties': {
+            'token': {'type': 'string', 'description': 'A Twilio Access Token.'},
+            'identity': {
+                'type': 'string',
+                'description': 'Chosen by the server: "presenter" or "attendee-<hex>".',
+            },
+            'name': {'type': 'string', 'nullable': True},
+            'room': {'type': 'string'},
+            'backend': {'type': 'string', 'enum': ['twilio', 'local']},
+            'ttl': {'type': 'integer'},
+            'expires_at': {'type': 'integer'},
+            'signal_url': {'type': 'string', 'nullable': True},
+        },
+    },
+}
+
+PATHS = {
+    '/api/presentations': {
+        'post': {
+            'summary': 'Create a presentation',
+            'operationId': 'createPresentation',
+            'description': 'Rate limited per client address. ' + BODY_NOTE,
+            'requestBody': {
+                'required': True,
+                'content': json_content(
+                    {
+                        'type': 'object',
+                        'required': ['title'],
+                        'properties': {
+                            'title': {
+                                'type': 'string',
+                                'minLength': 1,
+                                'maxLength': MAX_TITLE_LENGTH,
+                                'pattern': r'^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$',
+                            }
+                        },
+                    }
+                ),
+            },
+            'responses': {
+                '201': {
+                    'description': 'Created. Keep presenter_key secret.',
+                    'content': json_content(
+                        {'$ref': '#/components/schemas/Presentation'}
+                    ),
+                },
+                **errors(400, 413, 415, 429, 503),
+            },
+        }
+    },
+    '/api/presentations/{presentation_id}/tokens': {
+        'parameters': [PRESENTATION_ID],
+        'post': {
+            'summary': 'Get an access token to join the presentation',
+            'operationId': 'createToken',
+            'description': 'Attendees get a fresh server-chosen identity; the '
+            'presenter proves itself with its key. Rate limited per client '
+            'address. ' + BODY_NOTE,
+            'requestBody': {
+                'required': True,
+                'content': json_content(
+                    {
+                        'oneOf': [
+                            {
+                                'type': 'object',
+                                'required': ['role'],
+                                'properties': {
+                                    'role': {'type': 'string', 'enum': ['attendee']},
+                                    'name': {
+                                        'type': 'string',
+                                        'maxLength': MAX_NAME_LENGTH,
+                                        'nullable': True,
+                                    },
+                                },
+                            },
+                            {
+                                'type': 'object',
+                                'required': ['role', 'key'],
+                                'properties': {
+                                    'role': {'type': 'string', 'enum': ['presenter']},
+                                    'key': {'type': 'string'},
+                                },
+                            },
+                        ]
+                    }
+                ),
+            },
+            'responses': {
+                '200': {
+                    'description': "A token for the presentation's room.",
+                    'content': json_content({'$ref': '#/components/schemas/Token'}),
+                },
+                **errors(400, 403, 404, 409, 410, 413, 415, 429, 502, 503),
+            },
+        },
+    },
+    '/api/presentations/{presentation_id}/subscribe-rules': {
+        'parameters': [PRESENTATION_ID],
+        'post': {
+            'summary': "Set the caller's subscribe rules",
+            'operationId': 'setSubscribeRules',
+            'description': 'Attendees receive the presenter only; the presenter '
+            'receives nobody. The caller is named by its access token.',
+            'security': [{'accessToken': []}],
+            'responses': {
+                '200': {
+                    'description': 'The rules now in force.',
+                    'content': json_content(
+                        {
+                            'type': 'object',
+                            'required': ['identity', 'rules'],
+                            'properties': {
+                                'identity': {'type': 'string'},
+                                'rules': {'type': 'array', 'items': {'type': 'object'}},
+                            },
+                        }
+                    ),
+                },
+                **errors(401, 404, 409, 410, 502, 503),
+            },
+        },
+    },
+    '/api/presentations/{presentation_id}/end': {
+        'parameters': [PRESENTATION_ID],
+        'post': {
+            'summary': 'End the presentation (presenter only)',
+            'operationId': 'endPresentation',
+            'description': BODY_NOTE,
+            'requestBody': {
+                'required': True,
+                'content': json_content(
+                    {
+                        'type': 'object',
+                        'required': ['key'],
+                        'properties': {'key': {'type': 'string'}},
+                    }
+                ),
+            },
+            'responses': {
+                '200': {
+                    'description': 'Ended (again, if it already was).',
+                    'content': json_content(
+                        {
+                            'type': 'object',
+                            'required': ['id', 'status', 'ended_at'],
+                            'properties': {
+                                'id': {'type': 'string'},
+                                'status': {'type': 'string', 'enum': ['ended']},
+                                'ended_at': {'type': 'integer'},
+                            },
+                        }
+                    ),
+                },
+                **errors(400, 403, 404, 413, 415, 502, 503),
+            },
+        },
+    },
+    '/api/healthz': {
+        'get': {
+            'summary': 'Health: the service is up and reaches Redis',
+            'operationId': 'health',
+            'responses': {
+                '200': {
+                    'description': 'Healthy.',
+                    'content': json_content(
+                        {'type': 'object', 'properties': {'status': {'type': 'string'}}}
+                    ),
+                },
+                **errors(503),
+            },
+        }
+    },
+    **openapi.self_description(OPENAPI_PATH),
+}
+
+SPEC = openapi.document(
+    'Podium token service',
+    'Presentations, access tokens, subscribe rules. Served under /api/ by nginx.',
+    PATHS,
+    components={
+        'schemas': SCHEMAS,
+        'securitySchemes': {'accessToken': {'type': 'http', 'scheme': 'bearer'}},
+    },
+)
+
+
+def OpenApiDocument() -> openapi.OpenApiResource:  # noqa: N802 - reads as a resource
+    return openapi.OpenApiResource(SPEC)

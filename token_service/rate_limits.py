@@ -1,0 +1,178 @@
+"""Per-client rate limits on creating presentations and asking for tokens.
+
+Counters live in Redis (`Store.count_request`), so every gunicorn worker and
+thread shares them. A client is its IP address as the first untrusted hop sees
+it: `X-Forwarded-For` counts only when the direct peer is a trusted proxy
+(nginx on loopback), otherwise anyone could pick a fresh address per request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import falcon
+
+from podium.config import ConfigError
+from podium.store import Store
+
+log = logging.getLogger(__name__)
+
+WINDOW = 60  # seconds; limits are per minute
+DEFAULT_PRESENTATIONS_PER_MINUTE = 10
+DEFAULT_TOKENS_PER_MINUTE = 120
+DEFAULT_TRUSTED_PROXIES = '127.0.0.1,::1'
+# One IPv6 subscriber usually gets a whole /64, so a /64 is one client.
+IPV6_CLIENT_PREFIX = 64
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
+    """Return the networks in a comma-separated list of addresses or CIDRs."""
+    networks = []
+    for item in raw.split(','):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f'{name} must list IP addresses or networks such as '
+                f'127.0.0.1,::1,10.0.0.0/8; {item!r} is neither'
+            ) from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """Requests per minute and per client address; 0 turns a limit off."""
+
+    presentations_per_minute: int = DEFAULT_PRESENTATIONS_PER_MINUTE
+    tokens_per_minute: int = DEFAULT_TOKENS_PER_MINUTE
+    trusted_proxies: tuple[Network, ...] = field(
+        default_factory=lambda: parse_networks(DEFAULT_TRUSTED_PROXIES, '')
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
+        env = os.environ if environ is None else environ
+
+        def per_minute(name: str, default: int) -> int:
+            raw = env.get(name, '').strip()
+            if not raw:
+                return default
+            if not raw.isdigit() or int(raw) > 1_000_000:
+                raise ConfigError(
+                    f'{name} must be a whole number of requests per minute '
+                    f'(0 turns the limit off), got {raw!r}'
+                )
+            return int(raw)
+
+        proxies = env.get('PODIUM_TRUSTED_PROXIES', DEFAULT_TRUSTED_PROXIES)
+        return cls(
+            presentations_per_minute=per_minute(
+                'PODIUM_RATE_LIMIT_PRESENTATIONS', DEFAULT_PRESENTATIONS_PER_MINUTE
+            ),
+            tokens_per_minute=per_minute(
+                'PODIUM_RATE_LIMIT_TOKENS', DEFAULT_TOKENS_PER_MINUTE
+            ),
+            trusted_proxies=parse_networks(proxies, 'PODIUM_TRUSTED_PROXIES'),
+        )
+
+
+def _address(text: str) -> Address | None:
+    text = text.strip()
+    if text.startswith('[') and ']' in text:  # "[::1]:port" from some proxies
+        text = text[1 : text.index(']')]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+class ClientAddress:
+    """Find the address a request came from, trusting only configured proxies."""
+
+    def __init__(self, trusted: tuple[Network, ...]):
+        self._trusted = trusted
+
+    def _is_trusted(self, address: Address) -> bool:
+        return any(address in network for network in self._trusted)
+
+    def __call__(self, req: falcon.Request) -> str:
+        peer = _address(req.remote_addr or '')
+        if peer is None:
+            return 'unknown'
+        client = peer
+        if self._is_trusted(peer):
+            # Walk back from the hop nearest to us; stop at the first address no
+            # trusted proxy vouches for. Entries further left are client-chosen.
+            hops = (req.get_header('X-Forwarded-For') or '').split(',')
+            for hop in reversed(hops):
+                address = _address(hop)
+                if address is None:
+                    break
+                client = address
+                if not self._is_trusted(address):
+                    break
+        return bucket(client)
+
+
+def bucket(address: Address) -> str:
+    """Return the rate-limit bucket of an address (a /64 for IPv6)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        network = ipaddress.ip_network(f'{address}/{IPV6_CLIENT_PREFIX}', strict=False)
+        return str(network)
+    return str(address)
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str  # part of the Redis key
+    per_minute: int
+    what: str  # for the error message
+
+
+class RateLimiter:
+    """Falcon middleware: count requests to limited routes, answer 429 over a limit.
+
+    `limits` maps (method, uri_template) to a Limit.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        limits: Mapping[tuple[str, str], Limit],
+        client_address: Callable[[falcon.Request], str],
+        clock: Callable[[], float],
+    ):
+        self._store = store
+        self._limits = {key: v for key, v in limits.items() if v.per_minute > 0}
+        self._client_address = client_address
+        self._clock = clock
+
+    def process_resource(self, req: falcon.Request, resp, resource, params) -> None:
+        limit = self._limits.get((req.method, req.uri_template))
+        if limit is None:
+            return
+        client = self._client_address(req)
+        count, retry_after = self._store.count_request(
+            limit.scope, client, WINDOW, self._clock()
+        )
+        if count > limit.per_minute:
+            if count == limit.per_minute + 1:  # once per window, not per request
+                log.warning('rate limit: %s over %s/min', limit.scope, limit.per_minute)
+            raise falcon.HTTPTooManyRequests(
+                title='Too many requests',
+                description=f'This address may {limit.what} at most '
+                f'{limit.per_minute} times a minute. Try again in {retry_after} s.',
+                retry_after=retry_after,
+            )
