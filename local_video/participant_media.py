@@ -45,6 +45,10 @@ class ParticipantMedia:
         self._pub_lock = asyncio.Lock()
         self.feed_id: int | None = None
         self.published = False  # Janus has our publisher's streams
+        # Janus's PeerConnection with our publisher is up ("webrtcup"). Only then
+        # does Janus accept subscriptions to our feed: before, a subscriber's join
+        # fails with 428 "No such feed" and costs it a reset and a retry.
+        self.media_up = False
         self._sub: JanusHandle | None = None
         self._sub_streams: list[dict] = []
         self._answer: asyncio.Future | None = None
@@ -62,7 +66,7 @@ class ParticipantMedia:
         self._fail_answer()
         janus, self._janus = self._janus, None
         self._pub = self._sub = None
-        self.published = False
+        self.published = self.media_up = False
         if janus is not None:
             await janus.destroy()
 
@@ -72,7 +76,7 @@ class ParticipantMedia:
         self._pub = self._sub = None
         self._sub_streams = []
         self._unsolicited.clear()
-        self.published = False
+        self.published = self.media_up = False
         self.feed_id = None
         self._fail_answer()
         if janus is not None and not janus.closed:
@@ -107,9 +111,9 @@ class ParticipantMedia:
             janus = await self._session()
             await self._media.ensure_room(room)
             if self._pub is None:
-                self._pub = await janus.attach(self.participant.sid)
+                self._pub = await janus.attach(self.participant.sid, self._on_pub_event)
                 self.feed_id = secrets.randbelow(2**52) + 1
-                self.published = False
+                self.published = self.media_up = False
                 await self._pub.message(
                     {
                         'request': 'join',
@@ -137,10 +141,23 @@ class ParticipantMedia:
         """Drop the publisher handle (the browser restarts its PeerConnection)."""
         async with self._pub_lock:
             pub, self._pub = self._pub, None
-            self.published = False
+            self.published = self.media_up = False
             self.feed_id = None
             if pub is not None:
                 await pub.detach()
+
+    def _on_pub_event(self, event: dict) -> None:
+        if self._pub is None or event.get('sender') != self._pub.id:
+            return  # an event of a handle we dropped meanwhile
+        kind = event.get('janus')
+        if kind == 'webrtcup':
+            self.media_up = True
+            # Now others can subscribe to what we publish.
+            for _, peer in self._peers():
+                if peer is not None and peer is not self:
+                    peer.resubscribe()
+        elif kind == 'hangup':
+            self.media_up = False
 
     # Subscribing -------------------------------------------------------------------
 
@@ -179,7 +196,9 @@ class ParticipantMedia:
         me = self.participant
         wanted = {}
         for other, other_media in self._peers():
-            if other is me or other_media is None or not other_media.published:
+            if other is me or other_media is None:
+                continue
+            if not (other_media.published and other_media.media_up):
                 continue
             for track in other.tracks.values():
                 if me.wants(other, track):

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 FIRST_MESSAGE_TIMEOUT = 10.0
 PING_TIMEOUT = 20.0  # the client pings every 5 s
+CLIENT_CLOSE_WAIT = 0.5  # seconds a leaving browser gets to close its socket itself
 RESUME_GRACE = 15.0  # seconds a participant survives a lost socket
 OUTBOX_LIMIT = 200
 MAX_MESSAGE = 256 * 1024
@@ -287,6 +288,12 @@ class SignalHub:
         finally:
             if session is not None:
                 session.detach(socket)
+            if not ws.closed:
+                # A browser that said "disconnect" hangs up right after: let it go
+                # first. Closing a socket the client already closed fails, and
+                # Falcon then logs an "Unhandled exception" for a normal leave.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.receive_media(), CLIENT_CLOSE_WAIT)
             socket.close_soon()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(pump, 2)
