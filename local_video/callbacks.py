@@ -19,7 +19,9 @@ from .clock import iso_millis, utcnow
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before the 2nd, 3rd and 4th attempt
+# Seconds before each retry: about 30 s in all, like Twilio's own retries, so a
+# webhooks service that restarts (or a Redis that does) loses no callback.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 WORKERS = 1  # in-order delivery while the receiver is healthy; retries run aside
 TIMEOUT = 5.0
 

@@ -121,6 +121,21 @@ PARTICIPANT_SCHEMA = {
         'url': {'type': 'string'},
     },
 }
+TRACK_SCHEMA = {
+    'type': 'object',
+    'required': ['sid', 'participant_sid', 'room_sid', 'name', 'kind', 'enabled'],
+    'properties': {
+        'sid': {'type': 'string', 'pattern': '^MT[0-9a-f]{32}$'},
+        'participant_sid': {'type': 'string'},
+        'room_sid': {'type': 'string'},
+        'name': {'type': 'string'},
+        'date_created': {'type': 'string', 'format': 'date-time'},
+        'date_updated': {'type': 'string', 'format': 'date-time'},
+        'enabled': {'type': 'boolean'},
+        'kind': {'type': 'string', 'enum': ['audio', 'video', 'data']},
+        'url': {'type': 'string'},
+    },
+}
 RULES_SCHEMA = {
     'type': 'object',
     'required': ['participant_sid', 'room_sid', 'rules'],
@@ -247,6 +262,19 @@ PATHS = {
             },
         },
     },
+    '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks': {
+        'parameters': [ROOM, PARTICIPANT],
+        'get': {
+            'summary': "List a participant's currently published tracks",
+            'operationId': 'listPublishedTracks',
+            'security': SECURE,
+            'parameters': PAGING,
+            'responses': {
+                **_ok(200, 'PublishedTrackPage', 'A page (empty once disconnected).'),
+                **_errors(400, 401, 404),
+            },
+        },
+    },
     '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules': {
         'parameters': [ROOM, PARTICIPANT],
         'get': {
@@ -321,6 +349,8 @@ SPEC = {
             'RoomPage': _page_of('rooms', 'Room'),
             'Participant': PARTICIPANT_SCHEMA,
             'ParticipantPage': _page_of('participants', 'Participant'),
+            'PublishedTrack': TRACK_SCHEMA,
+            'PublishedTrackPage': _page_of('published_tracks', 'PublishedTrack'),
             'Rules': RULES_SCHEMA,
         },
         'securitySchemes': {'basic': {'type': 'http', 'scheme': 'basic'}},

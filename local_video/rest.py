@@ -22,7 +22,7 @@ from .errors import (
     ROOM_TYPE_INVALID,
     TwilioError,
 )
-from .rooms import DEFAULT_ROOM_TIMEOUT, Participant, Registry, Room
+from .rooms import DEFAULT_ROOM_TIMEOUT, Participant, Registry, Room, Track
 from .rules import parse_rules, rules_json
 
 DEFAULT_PAGE_SIZE = 50
@@ -339,6 +339,42 @@ class ParticipantResource(_Base):
         resp.media = self.participant_json(req, found)
 
 
+class PublishedTracksResource(_Base):
+    """`.../Participants/{participant}/PublishedTracks`: list what is published now.
+
+    Twilio lists a participant's currently published tracks only, so a
+    disconnected participant has none. Local tracks cannot be disabled.
+    """
+
+    def track_json(self, req, participant: Participant, track: Track) -> dict:
+        room_url = f'{req.prefix}/v1/Rooms/{participant.room.sid}'
+        created = iso_seconds(track.created_at)
+        return {
+            'sid': track.sid,
+            'participant_sid': participant.sid,
+            'room_sid': participant.room.sid,
+            'name': track.name,
+            'date_created': created,
+            'date_updated': created,
+            'enabled': True,
+            'kind': track.kind,
+            'url': f'{room_url}/Participants/{participant.sid}'
+            f'/PublishedTracks/{track.sid}',
+        }
+
+    async def on_get(self, req, resp, room: str, participant: str) -> None:
+        found = self._participant(self._room(room), participant)
+        tracks = list(found.tracks.values()) if found.connected else []
+        tracks.sort(key=lambda t: (t.created_at, t.sid))
+        resp.media = _page(
+            req,
+            [self.track_json(req, found, t) for t in tracks],
+            'published_tracks',
+            f'/v1/Rooms/{found.room.sid}/Participants/{found.sid}/PublishedTracks',
+            {},
+        )
+
+
 class SubscribeRulesResource(_Base):
     """`.../Participants/{participant}/SubscribeRules`: read and replace."""
 
@@ -382,6 +418,10 @@ def add_routes(app: falcon.asgi.App, registry: Registry, account_sid: str) -> No
     app.add_route(
         '/v1/Rooms/{room}/Participants/{participant}',
         ParticipantResource(registry, account_sid),
+    )
+    app.add_route(
+        '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks',
+        PublishedTracksResource(registry, account_sid),
     )
     app.add_route(
         '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules',

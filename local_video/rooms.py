@@ -50,6 +50,7 @@ class Track:
     name: str
     kind: str
     mid: str
+    created_at: datetime = field(default_factory=utcnow)
 
     def as_json(self) -> dict:
         return {'sid': self.sid, 'name': self.name, 'kind': self.kind}

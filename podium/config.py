@@ -21,6 +21,7 @@ DEFAULT_EMPTY_ROOM_TIMEOUT = 10  # minutes; Twilio allows 1-60
 DEFAULT_MAX_PARTICIPANTS = 50  # Twilio's hard cap for group rooms
 DEFAULT_ROOM_CHECK_INTERVAL = 60  # seconds between Rooms API checks per room
 BACKENDS = ('twilio', 'local')
+MIN_SECRET_KEY_LENGTH = 32
 
 WEBHOOK_PATH = '/webhooks/room-events'
 SIGNAL_PATH = '/video/signal'
@@ -41,6 +42,8 @@ class Config:
     api_key_sid: str
     api_key_secret: str = field(repr=False)
     auth_token: str = field(repr=False)
+    # Derives presenter keys (HMAC), so they survive the loss of Redis.
+    secret_key: str = field(default='', repr=False)
     video_api_url: str = DEFAULT_TWILIO_API_URL
     token_ttl: int = DEFAULT_TOKEN_TTL
     empty_room_timeout: int = DEFAULT_EMPTY_ROOM_TIMEOUT
@@ -123,6 +126,17 @@ class Config:
             'TWILIO_AUTH_TOKEN',
             'the account Auth Token is needed to check room status callback signatures',
         )
+        secret_key = require(
+            'PODIUM_SECRET_KEY',
+            'presenter keys are derived from it; make one with '
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))' "
+            '(bin/podium up makes one and keeps it in .run/secret_key)',
+        )
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f'PODIUM_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} '
+                f'characters long, got {len(secret_key)}'
+            )
         video_api_url = get('PODIUM_VIDEO_API_URL', DEFAULT_TWILIO_API_URL).rstrip('/')
         ws_scheme = 'wss' if parts.scheme == 'https' else 'ws'
         signal_url = (
@@ -137,6 +151,7 @@ class Config:
             api_key_sid=api_key_sid,
             api_key_secret=api_key_secret,
             auth_token=auth_token,
+            secret_key=secret_key,
             video_api_url=video_api_url,
             token_ttl=integer(
                 'PODIUM_TOKEN_TTL', DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL, MAX_TOKEN_TTL

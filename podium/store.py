@@ -20,6 +20,10 @@ PREFIX = 'podium:'
 CHANGES_CHANNEL = PREFIX + 'changes'
 PRESENTATION_TTL = 30 * 24 * 3600  # a presentation link stays valid for a month
 ROOM_STATE_TTL = 2 * 24 * 3600  # longer than any room lives (Twilio: 24 h max)
+# Set by a rebuild from the Rooms API and never expiring: its absence means Redis
+# lost its data (or never had any), so room state must be rebuilt.
+STATE_EPOCH_KEY = PREFIX + 'state-epoch'
+REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
 
 
 def presentation_key(presentation_id: str) -> str:
@@ -143,6 +147,49 @@ class Store:
                 self._changed(pipe, presentation_id)
             pipe.execute()
 
+    def restore_presentation(
+        self, presentation_id: str, room_sid: str, now_ms: int
+    ) -> bool:
+        """Recreate a presentation lost with Redis; return False if it exists.
+
+        The title is lost with it: it is stored empty, which pages show as an
+        untitled presentation. The version restarts at `now_ms` (at least), so
+        it stays above every version pages saw before the loss and their state
+        streams, which only move forward, deliver the rebuilt view.
+        """
+        key = presentation_key(presentation_id)
+        version = version_key(presentation_id)
+        record = {
+            'id': presentation_id,
+            'title': '',
+            'room_name': room_state.room_name_for(presentation_id),
+            'created_at': str(now_ms),
+            'restored_at': str(now_ms),
+        }
+        if room_sid:
+            record |= {'room_sid': room_sid, 'room_checked_at': str(now_ms)}
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key, version)
+                    if pipe.exists(key):
+                        pipe.unwatch()
+                        return False
+                    current = int(pipe.get(version) or 0)
+                    pipe.multi()
+                    pipe.hset(key, mapping=record)
+                    pipe.expire(key, PRESENTATION_TTL)
+                    if room_sid:
+                        rooms = presentation_rooms_key(presentation_id)
+                        pipe.sadd(rooms, room_sid)
+                        pipe.expire(rooms, PRESENTATION_TTL)
+                    pipe.set(version, max(current, now_ms))
+                    self._changed(pipe, presentation_id)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+
     def get_room(self, room_sid: str) -> dict | None:
         return _load(self._redis.get(room_key(room_sid)))
 
@@ -199,6 +246,62 @@ class Store:
         sids = sorted(self._redis.smembers(attendees_key(room_sid)))
         keys = [participant_key(room_sid, sid) for sid in sids]
         return [r for r in map(_load, self._redis.mget(keys) if keys else []) if r]
+
+    def connected_participants(self, room_sid: str) -> list[dict]:
+        """Return the records of every participant the store has connected."""
+        sids = sorted(
+            self._redis.smembers(presenters_key(room_sid))
+            | self._redis.smembers(attendees_key(room_sid))
+        )
+        keys = [participant_key(room_sid, sid) for sid in sids]
+        return [r for r in map(_load, self._redis.mget(keys) if keys else []) if r]
+
+    def open_room_sids(self) -> list[str]:
+        """Return the SIDs of the rooms whose record has no end (SCAN: a few rooms)."""
+        sids = []
+        for key in self._redis.scan_iter(match=room_key('*'), count=500):
+            rest = key.removeprefix(room_key(''))
+            if ':' in rest:
+                continue  # a participant or an index of the room
+            record = _load(self._redis.get(key))
+            if record is not None and record.get('ended_at') is None:
+                sids.append(rest)
+        return sorted(sids)
+
+    # Rebuilding after Redis lost its data (podium.rebuild) ------------------------
+
+    def state_epoch(self) -> str | None:
+        """Return the epoch the last rebuild set; None means state must be rebuilt."""
+        return self._redis.get(STATE_EPOCH_KEY)
+
+    def set_state_epoch(self, epoch: str) -> None:
+        self._redis.set(STATE_EPOCH_KEY, epoch)
+
+    def clear_state_epoch(self, epoch: str) -> None:
+        """Forget `epoch` (a rebuild failed) unless another one replaced it."""
+        self._compare_and_delete(STATE_EPOCH_KEY, epoch)
+
+    def acquire_rebuild_lock(self, token: str, ttl_ms: int) -> bool:
+        """Take the rebuild lock for `ttl_ms` (SET NX PX); True if we hold it now."""
+        return bool(self._redis.set(REBUILD_LOCK_KEY, token, nx=True, px=ttl_ms))
+
+    def release_rebuild_lock(self, token: str) -> None:
+        self._compare_and_delete(REBUILD_LOCK_KEY, token)
+
+    def _compare_and_delete(self, key: str, value: str) -> None:
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    if pipe.get(key) != value:
+                        pipe.unwatch()
+                        return
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
 
     # Rate limits (counted by the token service, shared by all its workers) -------
 

@@ -1,39 +1,45 @@
 """Presenter keys and the lookups that guard every presentation endpoint.
 
-Only the SHA-256 hash of a presenter key is stored, so a Redis dump does not
-hand out presenter rights. The key itself has 192 bits of entropy, so a plain
-hash (no salt, no stretching) is enough.
+A presenter key is derived, not stored: HMAC-SHA256 of the presentation id keyed
+with PODIUM_SECRET_KEY. Nothing in Redis can hand out presenter rights, and a
+presenter link keeps working when Redis loses everything (the rebuild restores
+the presentation; the key needs no record to be checked).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
-import secrets
 
 import falcon
 
 from podium.store import Store
 
-PRESENTER_KEY_BYTES = 24
+KEY_PURPOSE = 'presenter-key:'
 # Ids we hand out are token_urlsafe(9); anything else cannot be ours.
 PRESENTATION_ID = re.compile(r'[A-Za-z0-9_-]{1,64}')
 
 
-def new_presenter_key() -> str:
-    return secrets.token_urlsafe(PRESENTER_KEY_BYTES)
+def presenter_key(secret_key: str, presentation_id: str) -> str:
+    """Return the presenter key of a presentation: 256 bits, URL-safe base64."""
+    if not secret_key:
+        raise ValueError('PODIUM_SECRET_KEY is empty: presenter keys need it')
+    digest = hmac.new(
+        secret_key.encode('utf-8'),
+        (KEY_PURPOSE + presentation_id).encode('utf-8'),
+        hashlib.sha256,
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b'=').decode('ascii')
 
 
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode('utf-8')).hexdigest()
-
-
-def key_matches(key: object, stored_hash: str) -> bool:
-    """Return whether `key` is the presenter key whose hash is `stored_hash`."""
-    if not isinstance(key, str) or not key or not stored_hash:
+def key_matches(secret_key: str, presentation_id: str, key: object) -> bool:
+    """Return whether `key` is the presentation's presenter key (constant time)."""
+    if not isinstance(key, str) or not key:
         return False
-    return hmac.compare_digest(hash_key(key), stored_hash)
+    expected = presenter_key(secret_key, presentation_id)
+    return hmac.compare_digest(key.encode('utf-8'), expected.encode('ascii'))
 
 
 def find_presentation(store: Store, presentation_id: str) -> dict[str, str]:
@@ -50,6 +56,26 @@ def find_presentation(store: Store, presentation_id: str) -> dict[str, str]:
     return record
 
 
+def find_presentation_as_presenter(
+    store: Store, secret_key: str, presentation_id: str, key: object, *, now_ms: int
+) -> dict[str, str]:
+    """Return the presentation's record, restoring it for its presenter if lost.
+
+    Redis may have lost a presentation whose room had already closed (a rebuild
+    only finds open rooms). A valid presenter key proves we created the id, so
+    the presenter gets it back, untitled; anyone else still gets 404.
+    """
+    record = None
+    if PRESENTATION_ID.fullmatch(presentation_id):
+        record = store.get_presentation(presentation_id)
+        if record is None and key_matches(secret_key, presentation_id, key):
+            store.restore_presentation(presentation_id, '', now_ms)
+            record = store.get_presentation(presentation_id)
+    if record is None:
+        return find_presentation(store, presentation_id)  # the usual 404
+    return record
+
+
 def require_open(presentation: dict[str, str]) -> None:
     """Raise 410 if the presenter has ended the presentation."""
     if presentation.get('ended_at'):
@@ -59,9 +85,11 @@ def require_open(presentation: dict[str, str]) -> None:
         )
 
 
-def require_presenter(presentation: dict[str, str], key: object) -> None:
+def require_presenter(
+    secret_key: str, presentation: dict[str, str], key: object
+) -> None:
     """Raise 403 unless `key` is the presentation's presenter key."""
-    if not key_matches(key, presentation.get('presenter_key_hash', '')):
+    if not key_matches(secret_key, presentation['id'], key):
         raise falcon.HTTPForbidden(
             title='Wrong presenter key',
             description='Only the presenter can do this. Open the presenter link '

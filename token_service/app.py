@@ -70,7 +70,7 @@ def create_app(
     )
     app.add_route(
         '/api/presentations/{presentation_id}/end',
-        PresentationEnd(store, rooms, clock),
+        PresentationEnd(config, store, rooms, clock),
     )
     app.add_route('/api/healthz', Health(store))
     app.add_route(OPENAPI_PATH, OpenApiDocument())

@@ -44,14 +44,12 @@ class Presentations:
     def on_post(self, req: falcon.Request, resp: falcon.Response):
         body = read_json_object(req)
         title = text_field(body, 'title', max_length=MAX_TITLE_LENGTH, required=True)
-        key = access.new_presenter_key()
         for _ in range(CREATE_ATTEMPTS):
             presentation_id = self._new_id()
             record = {
                 'id': presentation_id,
                 'title': title,
                 'room_name': room_state.room_name_for(presentation_id),
-                'presenter_key_hash': access.hash_key(key),
                 'created_at': str(int(self._clock() * 1000)),
             }
             # 72 random bits make a clash all but impossible; never overwrite one.
@@ -63,6 +61,7 @@ class Presentations:
                 description='Please try again.',
             )
         log.info('created presentation %s', presentation_id)
+        key = access.presenter_key(self._config.secret_key, presentation_id)
         path = f'/presentations/{presentation_id}'
         resp.status = falcon.HTTP_201
         resp.cache_control = ['no-store']
@@ -80,7 +79,14 @@ class Presentations:
 class PresentationEnd:
     """`POST /api/presentations/{id}/end`: end the talk and close its room."""
 
-    def __init__(self, store: Store, rooms: Rooms, clock: Callable[[], float]):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        rooms: Rooms,
+        clock: Callable[[], float],
+    ):
+        self._config = config
         self._store = store
         self._rooms = rooms
         self._clock = clock
@@ -88,7 +94,7 @@ class PresentationEnd:
     def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
         body = read_json_object(req)
         presentation = access.find_presentation(self._store, presentation_id)
-        access.require_presenter(presentation, body.get('key'))
+        access.require_presenter(self._config.secret_key, presentation, body.get('key'))
         now_ms = int(self._clock() * 1000)
         if self._store.end_presentation(presentation_id, now_ms):
             log.info('presentation %s ended', presentation_id)

@@ -108,10 +108,21 @@ class Tokens:
                 title='Invalid role',
                 description='"role" must be "attendee" or "presenter".',
             )
-        presentation = access.find_presentation(self._store, presentation_id)
+        if role == 'presenter':
+            presentation = access.find_presentation_as_presenter(
+                self._store,
+                self._config.secret_key,
+                presentation_id,
+                body.get('key'),
+                now_ms=int(self._clock() * 1000),
+            )
+        else:
+            presentation = access.find_presentation(self._store, presentation_id)
         access.require_open(presentation)
         if role == 'presenter':
-            access.require_presenter(presentation, body.get('key'))
+            access.require_presenter(
+                self._config.secret_key, presentation, body.get('key')
+            )
             identity = room_state.PRESENTER_IDENTITY
             name = None
         else:

@@ -2,6 +2,8 @@
 
 import logging
 
+from podium.config import Config
+from podium.rebuild import watch_state
 from webhooks.app import create_app
 
 # One line per callback goes to stderr unless the server already set up logging.
@@ -9,4 +11,9 @@ logging.basicConfig(
     level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s %(message)s'
 )
 
-app = create_app()
+config = Config.from_env()
+app = create_app(config)
+# Each worker (preload_app is off: this runs after the fork) rebuilds room state
+# from the Rooms API at start and whenever Redis comes back empty; a Redis lock
+# lets one of them do it.
+state_watcher = watch_state(config)

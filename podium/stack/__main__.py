@@ -12,12 +12,14 @@ the supervisor, which then stops the children in order.
     python -m podium.stack render-nginx [--env-file FILE] > podium.conf
     python -m podium.stack nginx [--run-dir DIR]      (nginx alone, for the Procfile)
     python -m podium.stack local-credentials >> /etc/podium/podium.env
+    python -m podium.stack secret-key >> /etc/podium/podium.env
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -106,6 +108,15 @@ def cmd_local_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secret_key(args: argparse.Namespace) -> int:
+    """Print a fresh PODIUM_SECRET_KEY line, for a long-lived install."""
+    print(
+        '# Presenter keys are derived from this: keep it, or their links stop working.'
+    )
+    print(f'PODIUM_SECRET_KEY={secrets.token_urlsafe(32)}')
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog='python -m podium.stack',
@@ -125,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         'local-credentials', help='print credentials for the local video backend'
     )
     credentials.set_defaults(run=cmd_local_credentials)
+    secret = commands.add_parser(
+        'secret-key', help='print a new PODIUM_SECRET_KEY line for a settings file'
+    )
+    secret.set_defaults(run=cmd_secret_key)
     for sub in (up, nginx):
         sub.add_argument(
             '--run-dir',

@@ -10,7 +10,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from podium.config import DEFAULT_REDIS_URL, Config, ConfigError
+from podium.config import (
+    DEFAULT_REDIS_URL,
+    MIN_SECRET_KEY_LENGTH,
+    Config,
+    ConfigError,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = ROOT / 'deploy'
@@ -127,6 +132,37 @@ def local_credentials() -> dict[str, str]:
     }
 
 
+SECRET_KEY_FILE = 'secret_key'  # noqa: S105 - a file name, not a secret
+
+
+def persistent_secret_key(run_dir: Path) -> str:
+    """Return the run directory's PODIUM_SECRET_KEY, making it on the first start.
+
+    Presenter keys are derived from it, so it must outlive restarts: a new one
+    would invalidate every presenter link handed out. The file is 0600, written
+    with O_EXCL so two starts never end up with different keys.
+    """
+    path = Path(run_dir) / SECRET_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise StackError(
+                f'{path} does not hold a secret key of at least '
+                f'{MIN_SECRET_KEY_LENGTH} characters. Delete it to make a new one '
+                '(presenter links given out so far stop working) or set '
+                'PODIUM_SECRET_KEY.',
+                EXIT_CONFIG,
+            ) from None
+        return key
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, 'w') as handle:
+        handle.write(key + '\n')
+    return key
+
+
 def resolve_backend(env: Mapping[str, str], local_video_port: int) -> dict[str, str]:
     """Return `env` completed for one video backend, or raise StackError.
 
@@ -164,8 +200,12 @@ def resolve_backend(env: Mapping[str, str], local_video_port: int) -> dict[str, 
             EXIT_CONFIG,
         )
     settings['PODIUM_VIDEO_BACKEND'] = backend
+    checked = dict(settings)
+    # The Stack supplies PODIUM_SECRET_KEY (persistent_secret_key) when unset;
+    # one that is set is checked like every other setting.
+    checked.setdefault('PODIUM_SECRET_KEY', 'k' * MIN_SECRET_KEY_LENGTH)
     try:
-        Config.from_env(settings)
+        Config.from_env(checked)
     except ConfigError as ex:
         raise StackError(str(ex), EXIT_CONFIG) from None
     return settings

@@ -31,6 +31,7 @@ from podium.stack.settings import (
     Ports,
     StackError,
     clean_settings,
+    persistent_secret_key,
     resolve_backend,
 )
 
@@ -61,6 +62,8 @@ class Stack:
         settings.setdefault('PODIUM_PUBLIC_URL', f'http://localhost:{self.ports.http}')
         settings.setdefault('PODIUM_GRACEFUL_TIMEOUT', DEFAULT_STACK_GRACEFUL_TIMEOUT)
         settings['PODIUM_RUN_DIR'] = str(Path(run_dir).resolve())
+        if not settings.get('PODIUM_SECRET_KEY'):
+            settings['PODIUM_SECRET_KEY'] = persistent_secret_key(run_dir)
         self.settings = resolve_backend(settings, self.ports.local_video)
         if self.backend == 'local':
             # Janus's generated config and logs stay with the rest of this run.

@@ -112,6 +112,7 @@ def test_the_document_lists_every_http_route():
         '/v1/Rooms/{room}',
         '/v1/Rooms/{room}/Participants',
         '/v1/Rooms/{room}/Participants/{participant}',
+        '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks',
         '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules',
         '/video/healthz',
         OPENAPI_PATH,

@@ -13,15 +13,11 @@ from podium.store import Store
 from tests.conftest import TEST_ENV
 from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response
 from tests.unit.test_token_service import FakeClock, FakeRooms
-from token_service.access import hash_key
 from token_service.app import create_app
 from token_service.openapi import OPENAPI_PATH
 from token_service.rate_limits import RateLimitSettings
 
 pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
-DEMO_KEY = 'demo-presenter-key'
-
 
 def fuzz_app():
     store = Store(fakeredis.FakeRedis(decode_responses=True))
@@ -31,7 +27,6 @@ def fuzz_app():
             'id': 'demo-talk',
             'title': 'Demo',
             'room_name': 'podium-demo-talk',
-            'presenter_key_hash': hash_key(DEMO_KEY),
             'created_at': '0',
         }
     )
