@@ -38,7 +38,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from podium import room_state
+from podium import logs, room_state
 from podium.config import Config, ConfigError
 from podium.room_state import RoomEvent
 from podium.store import Store
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         help='settings file read before the environment (default: .env if present)',
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
+    logs.configure()
     from podium.stack.settings import DEFAULT_ENV_FILE, gather_settings
 
     try:

@@ -1,15 +1,12 @@
 """Entry point for gunicorn: `gunicorn webhooks.wsgi:app`."""
 
-import logging
-
+from podium import logs
 from podium.config import Config
 from podium.rebuild import watch_state
 from webhooks.app import create_app
 
 # One line per callback goes to stderr unless the server already set up logging.
-logging.basicConfig(
-    level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s %(message)s'
-)
+logs.configure()
 
 config = Config.from_env()
 app = create_app(config)
