@@ -38,9 +38,10 @@ timeout = _env_int('PODIUM_TOKEN_TIMEOUT', 30)
 graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 
 # Recycle each worker after this many requests (plus up to `max_requests_jitter`,
-# so they do not all restart at once) to bound slow memory growth.
-max_requests = 2000
-max_requests_jitter = 200
+# so they do not all restart at once) to bound slow memory growth. Not lower: at
+# full load a restart every few seconds showed up in p99 (bench/README.md).
+max_requests = 20000
+max_requests_jitter = 2000
 
 # Seconds an idle keep-alive connection from nginx stays open. Must be longer than
 # the `keepalive_timeout` of the matching nginx upstream (4 s) so nginx never

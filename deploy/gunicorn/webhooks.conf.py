@@ -33,8 +33,8 @@ graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 
 # Recycle each worker after this many requests (plus jitter so they do not all
 # restart together) to bound slow memory growth.
-max_requests = 5000
-max_requests_jitter = 500
+max_requests = 50000
+max_requests_jitter = 5000
 
 # Sync workers close every connection after the response; the setting only
 # matters if worker_class changes. nginx's webhooks upstream keeps no idle
