@@ -185,7 +185,7 @@ BENCHES = {
     'sse': _bench('sse_bench', sse_figures),
     'media': (lambda: importlib.import_module('bench.media.run'), _media_figures),
 }
-DEFAULT_BENCHES = ('token', 'webhooks', 'sse')
+DEFAULT_BENCHES = ('token', 'webhooks', 'sse', 'media')
 
 
 # Profiling ----------------------------------------------------------------------
@@ -330,8 +330,16 @@ def markdown(report: dict, figures: list[Figure]) -> str:
                 f'{fmt(row["ours_no_recycle"]["rps_median"])} | '
                 f'{fmt(row["baseline"]["rps_median"])} | {fmt(row["ratio"])} |'
             )
-    lines += ['', 'Media benchmarks (Janus, join latency): not part of this report yet '
-              '(`--only media` once bench/media/run.py exists).', '']  # fmt: skip
+    media = report['results'].get('media')
+    if media and 'error' not in media:
+        from bench.media import join_latency, load
+
+        conditions = media['janus']['conditions'].items()
+        lines += ['', '### Join latency (local backend, Chromium through nginx)', '',
+                  join_latency.table(media['latency']), '',
+                  '### Janus CPU per attendee (aiortc receive-only attendees)', '',
+                  ', '.join(f'{k}: {v}' for k, v in conditions),
+                  '', load.table(media['janus']), '']  # fmt: skip
     return '\n'.join(lines)
 
 

@@ -7,6 +7,7 @@ the Rooms REST API with them exactly as it would with Twilio's.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class LocalVideoConfig:
     janus_http_port: int = 0  # 0: pick a free loopback port at start
     janus_admin_port: int = 0
     janus_interface: str = ''  # '' : detect the primary interface's IPv4 address
+    # The public address behind a 1:1 NAT (cloud VMs): Janus advertises it instead
+    # of the interface address (nat_1_1_mapping). '' : the interface is public.
+    janus_public_ip: str = ''
     janus_rtp_ports: str = DEFAULT_RTP_PORTS
     janus_run_dir: str = ''  # '' : a fresh temporary directory
 
@@ -74,6 +78,15 @@ def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
         raise ConfigError(
             f'PODIUM_JANUS_RTP_PORTS must look like 20000-40000, got {rtp!r}'
         )
+    public_ip = get('PODIUM_JANUS_PUBLIC_IP')
+    if public_ip:
+        try:
+            public_ip = str(ipaddress.ip_address(public_ip))
+        except ValueError:
+            raise ConfigError(
+                'PODIUM_JANUS_PUBLIC_IP must be an IP address (the public address '
+                f'of this machine behind a 1:1 NAT), got {public_ip!r}'
+            ) from None
     return LocalVideoConfig(
         account_sid=require('TWILIO_ACCOUNT_SID'),
         api_key_sid=require('TWILIO_API_KEY_SID'),
@@ -84,6 +97,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
         janus_http_port=port('PODIUM_JANUS_HTTP_PORT', 0),
         janus_admin_port=port('PODIUM_JANUS_ADMIN_PORT', 0),
         janus_interface=get('PODIUM_JANUS_INTERFACE'),
+        janus_public_ip=public_ip,
         janus_rtp_ports=rtp,
         janus_run_dir=get('PODIUM_JANUS_RUN_DIR'),
     )

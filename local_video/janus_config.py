@@ -97,6 +97,14 @@ def _interface_address(name: str) -> str:
     )
 
 
+def nat_mapping(public_ip: str) -> str:
+    """Return the janus.jcfg `nat` lines that advertise `public_ip`, if any."""
+    if not public_ip:
+        return ''
+    # Replaces the private host candidate: browsers outside cannot use it anyway.
+    return f'    nat_1_1_mapping = {_quote(public_ip)}\n    keep_private_host = false\n'
+
+
 def _quote(value: str) -> str:
     return json.dumps(value)  # libconfig strings use the same escapes
 
@@ -108,9 +116,14 @@ def write_config(
     admin_port: int = 0,
     ice_ip: str = '',
     rtp_ports: str = '20000-40000',
+    public_ip: str = '',
     lib_dir: Path = JANUS_LIB,
 ) -> JanusSettings:
-    """Write janus.jcfg and friends into `folder`; return how to reach that Janus."""
+    """Write janus.jcfg and friends into `folder`; return how to reach that Janus.
+
+    `public_ip`: the address browsers reach this machine at when the interface
+    sits behind a 1:1 NAT; Janus then rewrites its host candidate to it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     settings = JanusSettings(
         folder=folder,
@@ -157,7 +170,7 @@ nat: {{
     full_trickle = false
     ice_enforce_list = {_quote(settings.ice_ip)}
     ignore_mdns = true
-}}
+{nat_mapping(public_ip)}}}
 plugins: {{
 }}
 transports: {{

@@ -61,6 +61,7 @@ class JanusMedia:
             admin_port=self._config.janus_admin_port,
             ice_ip=detect_interface_ip(self._config.janus_interface),
             rtp_ports=self._config.janus_rtp_ports,
+            public_ip=self._config.janus_public_ip,
         )
         self.process = JanusProcess(
             self._config.janus_binary,

@@ -38,16 +38,23 @@ from .rooms import Participant, Registry
 log = logging.getLogger(__name__)
 
 FIRST_MESSAGE_TIMEOUT = 10.0
-PING_TIMEOUT = 20.0  # the client pings every 5 s
 CLIENT_CLOSE_WAIT = 0.5  # seconds a leaving browser gets to close its socket itself
-RESUME_GRACE = 15.0  # seconds a participant survives a lost socket
+# Seconds a participant survives after we last heard from it: after its socket
+# closed, or since its last message when the socket went silent (a network that
+# vanished closes nothing). Either way the room sees it leave RESUME_GRACE seconds
+# after it went away, and a browser back within that time resumes.
+RESUME_GRACE = 15.0
+# The client pings every 5 s: three missed pings make a silent socket dead. Kept
+# equal to RESUME_GRACE so a silent participant leaves the moment it is found dead,
+# not PING_TIMEOUT + RESUME_GRACE after it went away.
+PING_TIMEOUT = RESUME_GRACE
 OUTBOX_LIMIT = 200
 MAX_MESSAGE = 256 * 1024
 TRACK_KINDS = ('audio', 'video')
 
 
 class ParticipantSession:
-    """A participant's signalling state; outlives a socket for RESUME_GRACE seconds."""
+    """A participant's signalling state; outlives its socket by up to RESUME_GRACE s."""
 
     def __init__(self, hub: SignalHub) -> None:
         self._hub = hub
@@ -99,12 +106,13 @@ class ParticipantSession:
             self.socket.close_soon()
         self.socket = socket
 
-    def detach(self, socket: SignalSocket) -> None:
+    def detach(self, socket: SignalSocket, *, silent_for: float = 0.0) -> None:
+        """Forget a socket that closed, or was silent for `silent_for` seconds."""
         if self.socket is not socket or self.ended:
             return
         self.socket = None
         self._grace = asyncio.get_running_loop().call_later(
-            RESUME_GRACE, self._hub.end, self
+            max(RESUME_GRACE - silent_for, 0.0), self._hub.end, self
         )
 
     def flush_outbox(self) -> None:
@@ -249,6 +257,7 @@ class SignalHub:
         socket = SignalSocket(ws)
         pump = asyncio.create_task(socket.pump())
         session = None
+        silent_for = 0.0
         try:
             try:
                 first = await asyncio.wait_for(
@@ -280,14 +289,18 @@ class SignalHub:
                 socket.close_soon()
                 return
             while not session.ended and session.socket is socket:
-                message = await asyncio.wait_for(ws.receive_media(), PING_TIMEOUT)
+                try:
+                    message = await asyncio.wait_for(ws.receive_media(), PING_TIMEOUT)
+                except TimeoutError:
+                    silent_for = PING_TIMEOUT
+                    raise
                 if isinstance(message, dict):
                     await session.handle(message)
         except (falcon.WebSocketDisconnected, TimeoutError, ValueError):
             pass
         finally:
             if session is not None:
-                session.detach(socket)
+                session.detach(socket, silent_for=silent_for)
             if not ws.closed:
                 # A browser that said "disconnect" hangs up right after: let it go
                 # first. Closing a socket the client already closed fails, and

@@ -22,6 +22,9 @@ DEFAULT_MAX_PARTICIPANTS = 50  # Twilio's hard cap for group rooms
 DEFAULT_ROOM_CHECK_INTERVAL = 60  # seconds between Rooms API checks per room
 BACKENDS = ('twilio', 'local')
 MIN_SECRET_KEY_LENGTH = 32
+MIN_TURN_SECRET_LENGTH = 16
+STUN_SCHEMES = ('stun:', 'stuns:')
+TURN_SCHEMES = ('turn:', 'turns:')
 
 WEBHOOK_PATH = '/webhooks/room-events'
 SIGNAL_PATH = '/video/signal'
@@ -50,6 +53,12 @@ class Config:
     max_participants: int = DEFAULT_MAX_PARTICIPANTS
     room_check_interval: int = DEFAULT_ROOM_CHECK_INTERVAL
     signal_url: str = ''
+    # ICE servers handed to browsers of the local backend with their token.
+    # TURN credentials are minted per participant from turn_secret (podium.turn).
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = field(default='', repr=False)
+    turn_ttl: int = DEFAULT_TOKEN_TTL
 
     @property
     def status_callback_url(self) -> str:
@@ -143,6 +152,25 @@ class Config:
             get('PODIUM_SIGNAL_URL') or f'{ws_scheme}://{parts.netloc}{SIGNAL_PATH}'
         )
 
+        stun_urls = url_list(get('PODIUM_STUN_URLS'), 'PODIUM_STUN_URLS', STUN_SCHEMES)
+        turn_urls = url_list(get('PODIUM_TURN_URLS'), 'PODIUM_TURN_URLS', TURN_SCHEMES)
+        turn_secret = get('PODIUM_TURN_SECRET')
+        if turn_urls and not turn_secret:
+            raise ConfigError(
+                'PODIUM_TURN_SECRET is not set: PODIUM_TURN_URLS is, and TURN '
+                'credentials are minted from the static-auth-secret the TURN server '
+                "shares (make one with python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
+        if turn_secret and len(turn_secret) < MIN_TURN_SECRET_LENGTH:
+            raise ConfigError(
+                f'PODIUM_TURN_SECRET must be at least {MIN_TURN_SECRET_LENGTH} '
+                f'characters long, got {len(turn_secret)}'
+            )
+        token_ttl = integer(
+            'PODIUM_TOKEN_TTL', DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL, MAX_TOKEN_TTL
+        )
+
         return cls(
             public_url=public_url,
             redis_url=get('PODIUM_REDIS_URL', DEFAULT_REDIS_URL),
@@ -153,9 +181,7 @@ class Config:
             auth_token=auth_token,
             secret_key=secret_key,
             video_api_url=video_api_url,
-            token_ttl=integer(
-                'PODIUM_TOKEN_TTL', DEFAULT_TOKEN_TTL, MIN_TOKEN_TTL, MAX_TOKEN_TTL
-            ),
+            token_ttl=token_ttl,
             empty_room_timeout=integer(
                 'PODIUM_EMPTY_ROOM_TIMEOUT', DEFAULT_EMPTY_ROOM_TIMEOUT, 1, 60
             ),
@@ -169,4 +195,24 @@ class Config:
                 'PODIUM_ROOM_CHECK_INTERVAL', DEFAULT_ROOM_CHECK_INTERVAL, 1, 3600
             ),
             signal_url=signal_url,
+            stun_urls=stun_urls,
+            turn_urls=turn_urls,
+            turn_secret=turn_secret,
+            # A TURN allocation is refreshed with the same credentials for as
+            # long as media flows, so by default they last as long as the token.
+            turn_ttl=integer(
+                'PODIUM_TURN_TTL', token_ttl, MIN_TOKEN_TTL, MAX_TOKEN_TTL
+            ),
         )
+
+
+def url_list(raw: str, name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the comma- or space-separated ICE server URLs in `raw`, checked."""
+    urls = tuple(part for part in raw.replace(',', ' ').split() if part)
+    for url in urls:
+        if not url.startswith(schemes) or len(url) <= len(url.partition(':')[0]) + 1:
+            raise ConfigError(
+                f'{name} must list URLs starting with {" or ".join(schemes)} such as '
+                f'{schemes[0]}turn.example.org:3478, got {url!r}'
+            )
+    return urls

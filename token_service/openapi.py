@@ -54,6 +54,7 @@ SCHEMAS = {
             'ttl',
             'expires_at',
             'signal_url',
+            'ice_servers',
         ],
         'properties': {
             'token': {'type': 'string', 'description': 'A Twilio Access Token.'},
@@ -67,6 +68,22 @@ SCHEMAS = {
             'ttl': {'type': 'integer'},
             'expires_at': {'type': 'integer'},
             'signal_url': {'type': 'string', 'nullable': True},
+            'ice_servers': {
+                'type': 'array',
+                'nullable': True,
+                'description': 'Local backend: RTCIceServer entries for '
+                'RTCPeerConnection (TURN credentials expire; see podium.turn). '
+                'null with Twilio, whose SDK gets its own.',
+                'items': {
+                    'type': 'object',
+                    'required': ['urls'],
+                    'properties': {
+                        'urls': {'type': 'array', 'items': {'type': 'string'}},
+                        'username': {'type': 'string'},
+                        'credential': {'type': 'string'},
+                    },
+                },
+            },
         },
     },
 }

@@ -14,6 +14,7 @@ from twilio.jwt.access_token.grants import VideoGrant
 from podium import room_state
 from podium.config import Config
 from podium.store import Store
+from podium.turn import ice_servers
 from token_service import access
 from token_service.bodies import read_json_object, text_field
 from token_service.rooms import Rooms, ensure_room_for, room_name_of
@@ -139,6 +140,7 @@ class Tokens:
         )
         room_name = room_name_of(presentation)
         issued = issue_token(self._config, identity, room_name, now)
+        local = self._config.video_backend == 'local'
         resp.cache_control = ['no-store']
         resp.media = {
             'token': issued.jwt,
@@ -148,7 +150,7 @@ class Tokens:
             'backend': self._config.video_backend,
             'ttl': self._config.token_ttl,
             'expires_at': issued.expires_at,
-            'signal_url': self._config.signal_url
-            if self._config.video_backend == 'local'
-            else None,
+            'signal_url': self._config.signal_url if local else None,
+            # twilio-video gets STUN/TURN from Twilio's Network Traversal Service.
+            'ice_servers': ice_servers(self._config, identity, now) if local else None,
         }

@@ -14,6 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from podium.config import Config
+from podium.http_errors import error_body, serialize_error
 from podium.store import Store
 from web_service import vendor
 from web_service.changes import ChangeHub
@@ -24,12 +25,33 @@ from web_service.live import (
     PresentationState,
     track_disconnect,
 )
+from web_service.openapi import OPENAPI_PATH, OpenApiDocument
 from web_service.pages import Home, PresentationPage, Templates, render_not_found
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / 'static'
 PUBSUB_HEALTH_CHECK_INTERVAL = 15  # seconds; finds a silently dead subscription
+MAX_BODY_BYTES = 0  # every endpoint is a GET: no request takes a body
+
+
+class OnlyPlainGets:
+    """Refuse what no endpoint here takes: request bodies, and methods on /static.
+
+    Checked before routing, so a body never reaches a resource (which would not
+    read it) and Falcon's static route, which answers any method, serves GET only.
+    """
+
+    async def process_request(self, req, resp) -> None:
+        chunked = 'chunked' in (req.get_header('Transfer-Encoding') or '').lower()
+        if chunked or (req.content_length or 0) > MAX_BODY_BYTES:
+            raise falcon.HTTPContentTooLarge(
+                title='Request body not accepted',
+                description='Podium pages and live state are read with GET and '
+                'take no request body; send the request without one.',
+            )
+        if req.path.startswith('/static/') and req.method not in ('GET', 'HEAD'):
+            raise falcon.HTTPMethodNotAllowed(['GET', 'HEAD'])
 
 
 class ResponseHeaders:
@@ -74,8 +96,13 @@ def create_app(
     changes: ChangeHub | None = None,
     environ: Mapping[str, str] | None = None,
     keepalive: float = KEEPALIVE_INTERVAL,
+    stream_limit: int | None = None,
 ) -> falcon.asgi.App:
-    """Return the web service app; inject `store` and `changes` to test it."""
+    """Return the web service app; inject `store` and `changes` to test it.
+
+    `stream_limit` ends every event stream after that many events, so that a test
+    client can read one to its end; streams are endless without it.
+    """
     config = config or Config.from_env(environ)
     store = store or Store.from_url(config.redis_url)
 
@@ -92,7 +119,8 @@ def create_app(
         )
 
     templates = Templates()
-    app = App(middleware=[ResponseHeaders()])
+    app = App(middleware=[OnlyPlainGets(), ResponseHeaders()])
+    app.set_error_serializer(serialize_error)
     app.add_route('/', Home(templates))
     page = PresentationPage(templates, read_presentation, config.video_backend)
     app.add_route('/presentations/{presentation_id}', page)
@@ -101,8 +129,9 @@ def create_app(
     app.add_route('/live/presentations/{presentation_id}', PresentationState(read_view))
     app.add_route(
         '/live/presentations/{presentation_id}/events',
-        PresentationEvents(read_view, changes, keepalive=keepalive),
+        PresentationEvents(read_view, changes, keepalive=keepalive, limit=stream_limit),
     )
+    app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_static_route('/static', STATIC_DIR)
     # A dynamic route, so that only this one file of node_modules is reachable.
     node_modules = vendor.node_modules_dir(environ)
@@ -115,7 +144,7 @@ def create_app(
         # Browsers get a page that says what to do; API clients get JSON.
         if req.path.startswith(('/live/', '/static/', '/api/')):
             resp.status = ex.status
-            resp.media = ex.to_dict()
+            resp.media = error_body(req, ex)
             return
         render_not_found(templates, resp)
 

@@ -9,9 +9,11 @@ import falcon
 from falcon.asgi import SSEvent
 
 from web_service.changes import ChangeHub
+from web_service.pages import MAX_ID_LENGTH
 
 KEEPALIVE_INTERVAL = 15.0  # seconds; proxies drop idle connections after ~60 s
 RECONNECT_DELAY_MS = 2000  # how long EventSource waits before reconnecting
+MAX_EVENT_ID_LENGTH = 20  # a view version; a longer Last-Event-ID was never ours
 
 ON_DISCONNECT = (
     'podium.on_disconnect'  # scope key: callbacks run when the client leaves
@@ -82,7 +84,7 @@ class PresentationState:
         self._read_view = read_view
 
     async def on_get(self, req, resp, presentation_id: str) -> None:
-        view = await self._read_view(presentation_id)
+        view = await _read_known(self._read_view, presentation_id)
         if view is None:
             raise _not_found()
         resp.cache_control = ['no-store']
@@ -98,25 +100,30 @@ class PresentationEvents:
         hub: ChangeHub,
         *,
         keepalive: float = KEEPALIVE_INTERVAL,
+        limit: int | None = None,
     ):
         self._read_view = read_view
         self._hub = hub
         self._keepalive = keepalive
+        self._limit = limit  # events per stream; None: endless
 
     async def on_get(self, req, resp, presentation_id: str) -> None:
-        if await self._read_view(presentation_id) is None:
+        if await _read_known(self._read_view, presentation_id) is None:
             raise _not_found()
         # A browser's own reconnection sends the header; podium-api.js sends the
         # parameter when it has to open a new EventSource itself.
         last_event_id = (
             req.get_header('Last-Event-ID') or req.get_param('last_event_id') or ''
         ).strip()
+        if len(last_event_id) > MAX_EVENT_ID_LENGTH:
+            last_event_id = ''  # not a version we sent: send the view
         resp.cache_control = ['no-store']
         # nginx would otherwise buffer the stream and deliver events late.
         resp.set_header('X-Accel-Buffering', 'no')
-        resp.sse = self.stream(
+        stream = self.stream(
             presentation_id, last_event_id, req.scope.get(ON_DISCONNECT)
         )
+        resp.sse = stream if self._limit is None else _limited(stream, self._limit)
 
     async def stream(
         self,
@@ -147,6 +154,26 @@ class PresentationEvents:
                 elif view['version'] > sent:
                     yield state_event(view)
                     sent = view['version']
+
+
+async def _read_known(read_view: ReadView, presentation_id: str) -> dict | None:
+    """Read a view, without asking Redis about ids no presentation can have."""
+    if len(presentation_id) > MAX_ID_LENGTH:
+        return None
+    return await read_view(presentation_id)
+
+
+async def _limited(stream: AsyncIterator[SSEvent], limit: int):
+    """Yield the first `limit` events of `stream`, then close it."""
+    try:
+        sent = 0
+        async for event in stream:
+            yield event
+            sent += 1
+            if sent >= limit:
+                return
+    finally:
+        await stream.aclose()
 
 
 class Health:

@@ -10,6 +10,7 @@ the supervisor, which then stops the children in order.
 
     python -m podium.stack up [--run-dir DIR] [--env-file FILE]
     python -m podium.stack render-nginx [--env-file FILE] > podium.conf
+    python -m podium.stack render-coturn [--env-file FILE] > /etc/turnserver.conf
     python -m podium.stack nginx [--run-dir DIR]      (nginx alone, for the Procfile)
     python -m podium.stack local-credentials >> /etc/podium/podium.env
     python -m podium.stack secret-key >> /etc/podium/podium.env
@@ -25,6 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
+from podium.stack.coturn import render_coturn_conf
 from podium.stack.nginx import nginx_argv, render_nginx_site, write_nginx_files
 from podium.stack.processes import TerminalOutput, describe_death
 from podium.stack.settings import (
@@ -87,6 +89,18 @@ def cmd_render_nginx(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render_coturn(args: argparse.Namespace) -> int:
+    """Print deploy/coturn/turnserver.conf.template rendered (it holds the secret)."""
+    try:
+        sys.stdout.write(
+            render_coturn_conf(clean_settings(gather_settings(args.env_file)))
+        )
+    except StackError as ex:
+        say(str(ex))
+        return ex.exit_code
+    return 0
+
+
 def cmd_nginx(args: argparse.Namespace) -> int:
     """Render the private nginx config into the run directory and become nginx."""
     settings = clean_settings(gather_settings(args.env_file))
@@ -130,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         'render-nginx', help='print deploy/nginx/podium.conf.template, rendered'
     )
     render.set_defaults(run=cmd_render_nginx)
+    coturn = commands.add_parser(
+        'render-coturn',
+        help='print deploy/coturn/turnserver.conf.template, rendered (TURN server)',
+    )
+    coturn.set_defaults(run=cmd_render_coturn)
     nginx = commands.add_parser('nginx', help='run nginx alone in the foreground')
     nginx.set_defaults(run=cmd_nginx)
     credentials = commands.add_parser(
@@ -147,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             default=DEFAULT_RUN_DIR,
             help='where logs, redis data and nginx files go (default .run/)',
         )
-    for sub in (up, render, nginx):
+    for sub in (up, render, coturn, nginx):
         sub.add_argument(
             '--env-file',
             type=Path,

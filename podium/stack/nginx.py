@@ -10,19 +10,56 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from podium.stack.settings import DEPLOY_DIR, EXIT_CONFIG, Ports, StackError
+from podium.stack.settings import (
+    DEPLOY_DIR,
+    EXIT_CONFIG,
+    Ports,
+    StackError,
+    nginx_listen_address,
+    tls_files,
+)
 
 NGINX_TEMPLATE = DEPLOY_DIR / 'nginx' / 'podium.conf.template'
 PLACEHOLDER = re.compile(r'\$\{(PODIUM_[A-Z0-9_]+)\}')
+SECTION = re.compile(r'^\s*# @(if (\w+)|end)\s*$')
 NGINX_DEFAULTS = {
     'PODIUM_NGINX_ACCESS_LOG': '/var/log/nginx/podium.access.log',
     # Seconds a client may take to send its headers, or between body reads.
     'PODIUM_NGINX_CLIENT_TIMEOUT': '15',
+    # certbot --webroot -w <this>: where HTTP-01 challenge files are written.
+    'PODIUM_ACME_WEBROOT': '/var/www/letsencrypt',
 }
 
 
-def render_template(text: str, values: Mapping[str, str]) -> str:
-    """Fill ${PODIUM_...} placeholders; nginx's own $variables stay as they are."""
+def select_sections(text: str, sections: frozenset[str] | set[str]) -> str:
+    """Keep the lines of `# @if NAME` ... `# @end` blocks whose NAME is in `sections`.
+
+    The marker lines themselves go; blocks do not nest.
+    """
+    kept: list[str] = []
+    inside: str | None = None
+    for line in text.splitlines(keepends=True):
+        marker = SECTION.match(line)
+        if marker is None:
+            if inside is None or inside in sections:
+                kept.append(line)
+        elif marker.group(2) is not None:
+            if inside is not None:
+                raise StackError(f'nested "# @if" in a template: {line.strip()!r}')
+            inside = marker.group(2)
+        else:
+            inside = None
+    return ''.join(kept)
+
+
+def render_template(
+    text: str, values: Mapping[str, str], sections: frozenset[str] = frozenset()
+) -> str:
+    """Fill ${PODIUM_...} placeholders; nginx's own $variables stay as they are.
+
+    `# @if NAME` blocks are kept only for the NAMEs in `sections`.
+    """
+    text = select_sections(text, sections)
 
     def fill(match: re.Match) -> str:
         name = match.group(1)
@@ -37,12 +74,18 @@ def render_template(text: str, values: Mapping[str, str]) -> str:
 
 def render_nginx_site(settings: Mapping[str, str], ports: Ports) -> str:
     """Return deploy/nginx/podium.conf.template rendered for these settings."""
+    listen = nginx_listen_address(settings)
+    tls = tls_files(settings)
     values = {
         **NGINX_DEFAULTS,
         **settings,
         **ports.as_env(settings.get('PODIUM_REDIS_URL')),
+        'PODIUM_NGINX_LISTEN': f'[{listen}]' if ':' in listen else listen,
     }
-    return render_template(NGINX_TEMPLATE.read_text(), values)
+    if 'PODIUM_PUBLIC_URL' in values:
+        values['PODIUM_PUBLIC_URL'] = values['PODIUM_PUBLIC_URL'].rstrip('/')
+    sections = frozenset({'tls' if tls else 'plain'})
+    return render_template(NGINX_TEMPLATE.read_text(), values, sections)
 
 
 def nginx_main_conf(nginx_dir: Path) -> str:

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -23,11 +24,23 @@ POLL_INTERVAL = 0.05
 TAIL_LINES = 40
 
 
-def http_ok(port: int, path: str) -> Callable[[], bool]:
-    """Return a check that GET http://127.0.0.1:port/path answers 200."""
+def http_ok(
+    port: int, path: str, *, host: str = '127.0.0.1', tls: bool = False
+) -> Callable[[], bool]:
+    """Return a check that GET http(s)://host:port/path answers 200.
+
+    With `tls`, the certificate is not verified: the check asks our own nginx
+    whether it routes, whatever name the certificate carries.
+    """
 
     def check() -> bool:
-        conn = http.client.HTTPConnection('127.0.0.1', port, timeout=2)
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection(host, port, timeout=2, context=context)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=2)
         try:
             conn.request('GET', path)
             return conn.getresponse().status == 200
@@ -54,13 +67,14 @@ def redis_ok(port: int) -> Callable[[], bool]:
     return check
 
 
-def port_in_use(port: int) -> bool:
-    """Return whether something listens on 127.0.0.1:port (TIME_WAIT does not count)."""
-    with socket.socket() as sock:
+def port_in_use(port: int, host: str = '127.0.0.1') -> bool:
+    """Return whether something listens on host:port (TIME_WAIT does not count)."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    with socket.socket(family) as sock:
         # As the servers themselves do, so a quick restart is not refused.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(('127.0.0.1', port))
+            sock.bind((host, port))
         except OSError:
             return True
     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import socket
@@ -58,6 +59,8 @@ class Ports:
     webhooks: int = 8003
     local_video: int = 8004
     redis: int = 6390
+    # nginx's TLS port, used only when PODIUM_TLS_CERT is set (production: 443).
+    https: int = 8443
 
     @staticmethod
     def variable(name: str) -> str:
@@ -115,6 +118,59 @@ class Ports:
         netloc += f'{host}:{self.redis}'
         env['PODIUM_REDIS_URL'] = urlunsplit(parts._replace(netloc=netloc))
         return env
+
+
+DEFAULT_NGINX_LISTEN = '127.0.0.1'
+
+
+def nginx_listen_address(settings: Mapping[str, str]) -> str:
+    """Return PODIUM_NGINX_LISTEN, checked: the one address nginx listens on."""
+    raw = settings.get('PODIUM_NGINX_LISTEN', '').strip() or DEFAULT_NGINX_LISTEN
+    try:
+        return str(ipaddress.ip_address(raw.strip('[]')))
+    except ValueError:
+        raise StackError(
+            'PODIUM_NGINX_LISTEN must be one IP address nginx listens on '
+            f'(127.0.0.1, 0.0.0.0 for every IPv4 interface, :: for IPv6), got {raw!r}',
+            EXIT_CONFIG,
+        ) from None
+
+
+def tls_files(settings: Mapping[str, str]) -> tuple[str, str] | None:
+    """Return (certificate, key) when nginx terminates TLS, None when it does not.
+
+    Both PODIUM_TLS_CERT and PODIUM_TLS_KEY, or neither; with them, the public
+    URL must be https (it is where plain HTTP redirects to).
+    """
+    cert = settings.get('PODIUM_TLS_CERT', '').strip()
+    key = settings.get('PODIUM_TLS_KEY', '').strip()
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        missing, given = (
+            ('PODIUM_TLS_CERT', 'PODIUM_TLS_KEY')
+            if key
+            else ('PODIUM_TLS_KEY', 'PODIUM_TLS_CERT')
+        )
+        raise StackError(
+            f'{missing} is not set but {given} is: nginx needs both the certificate '
+            '(full chain, e.g. /etc/letsencrypt/live/<domain>/fullchain.pem) and its '
+            'private key (privkey.pem) to serve https.',
+            EXIT_CONFIG,
+        )
+    for name, path in (('PODIUM_TLS_CERT', cert), ('PODIUM_TLS_KEY', key)):
+        if not os.path.isabs(path):
+            raise StackError(
+                f'{name} must be an absolute path, got {path!r}', EXIT_CONFIG
+            )
+    public_url = settings.get('PODIUM_PUBLIC_URL', '').strip()
+    if public_url and urlsplit(public_url).scheme != 'https':
+        raise StackError(
+            'PODIUM_PUBLIC_URL must start with https:// when PODIUM_TLS_CERT is set '
+            f'(plain HTTP redirects there), got {public_url!r}',
+            EXIT_CONFIG,
+        )
+    return cert, key
 
 
 def clean_settings(env: Mapping[str, str]) -> dict[str, str]:

@@ -31,8 +31,10 @@ from podium.stack.settings import (
     Ports,
     StackError,
     clean_settings,
+    nginx_listen_address,
     persistent_secret_key,
     resolve_backend,
+    tls_files,
 )
 
 GUNICORN_DIR = DEPLOY_DIR / 'gunicorn'
@@ -59,7 +61,21 @@ class Stack:
         settings = clean_settings(env)
         self.ports = ports or Ports.from_env(settings)
         settings.update(self.ports.as_env(settings.get('PODIUM_REDIS_URL')))
-        settings.setdefault('PODIUM_PUBLIC_URL', f'http://localhost:{self.ports.http}')
+        # nginx serves https itself when given a certificate (PODIUM_TLS_*).
+        self.tls = tls_files(settings)
+        self.listen = nginx_listen_address(settings)
+        settings.setdefault(
+            'PODIUM_PUBLIC_URL',
+            f'https://localhost:{self.ports.https}'
+            if self.tls
+            else f'http://localhost:{self.ports.http}',
+        )
+        if self.tls:
+            # Checked again now that the default public URL is in.
+            tls_files(settings)
+        settings.setdefault(
+            'PODIUM_ACME_WEBROOT', str(Path(run_dir).resolve() / 'acme')
+        )
         settings.setdefault('PODIUM_GRACEFUL_TIMEOUT', DEFAULT_STACK_GRACEFUL_TIMEOUT)
         settings['PODIUM_RUN_DIR'] = str(Path(run_dir).resolve())
         if not settings.get('PODIUM_SECRET_KEY'):
@@ -85,8 +101,12 @@ class Stack:
 
     @property
     def local_url(self) -> str:
-        """Return nginx's loopback URL, whatever the public URL says."""
-        return f'http://127.0.0.1:{self.ports.http}'
+        """Return nginx's own URL (its listen address), whatever the public URL says."""
+        host = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(self.listen, self.listen)
+        host = f'[{host}]' if ':' in host else host
+        if self.tls:
+            return f'https://{host}:{self.ports.https}'
+        return f'http://{host}:{self.ports.http}'
 
     @property
     def backend(self) -> str:
@@ -159,6 +179,7 @@ class Stack:
         return conf
 
     def _write_nginx_conf(self) -> Path:
+        Path(self.settings['PODIUM_ACME_WEBROOT']).mkdir(parents=True, exist_ok=True)
         return write_nginx_files(self.run_dir / 'nginx', self.settings, self.ports)
 
     def _build(self) -> None:
@@ -204,12 +225,18 @@ class Stack:
                 )
             )
         conf = self._write_nginx_conf()
+        host = urlsplit(self.local_url).hostname
         children.append(
             self._child(
                 'nginx',
                 nginx_argv(conf),
                 # Through nginx to a service: proves the routing, not just the port.
-                http_ok(ports.http, '/live/healthz'),
+                http_ok(
+                    ports.https if self.tls else ports.http,
+                    '/live/healthz',
+                    host=host,
+                    tls=bool(self.tls),
+                ),
                 # SIGTERM is nginx's fast shutdown; SIGQUIT would wait for SSE streams.
                 stop_signal=signal.SIGTERM,
             )
@@ -220,18 +247,29 @@ class Stack:
 
     def _check_ports(self) -> None:
         wanted = ['http', 'web', 'token', 'webhooks']
+        if self.tls:
+            wanted.append('https')
         if self.backend == 'local':
             wanted.append('local_video')
         if self.manages_redis:
             wanted.append('redis')
         for name in wanted:
             port = getattr(self.ports, name)
-            if port_in_use(port):
+            host = self.listen if name in ('http', 'https') else '127.0.0.1'
+            if port_in_use(port, host):
                 var = Ports.variable(name)
                 raise StackError(
-                    f'Port {port} ({var}) is already in use on 127.0.0.1. Stop what '
+                    f'Port {port} ({var}) is already in use on {host}. Stop what '
                     f'listens there (another `bin/podium up`?) or choose another port '
                     f'with {var}.',
+                    EXIT_CONFIG,
+                )
+        for name, path in zip(
+            ('PODIUM_TLS_CERT', 'PODIUM_TLS_KEY'), self.tls or (), strict=False
+        ):
+            if not os.access(path, os.R_OK):
+                raise StackError(
+                    f'{name} names {path}, which does not exist or cannot be read.',
                     EXIT_CONFIG,
                 )
 

@@ -252,6 +252,7 @@ def test_attendee_token(client, config, rooms, store):
         'ttl': config.token_ttl,
         'expires_at': int(NOW) + config.token_ttl,
         'signal_url': None,
+        'ice_servers': None,
     }
     decoded = claims(config, body['token'])
     assert decoded['iss'] == config.api_key_sid

@@ -7,6 +7,12 @@
 // The server (Janus) offers for the receiving connection; the browser answers.
 
 const PING_INTERVAL = 5000;
+// The server answers every ping. A socket silent this long is dead even if the
+// browser still calls it open (a network that vanished closes nothing): drop it
+// and resume on a new one. Below the server's 15 s, so that a browser whose
+// network is back resumes as the same participant.
+const SILENCE_LIMIT = 12000;
+const SILENCE_CHECK_INTERVAL = 1000;
 const RECONNECT_WINDOW = 30000; // like twilio-video: give up after about 30 s
 const ICE_GATHER_TIMEOUT = 3000;
 const REQUEST_TIMEOUT = 20000;
@@ -330,6 +336,8 @@ class Room extends Emitter {
     this._subStreams = new Map(); // mid -> {participant, track, name, kind}
     this._subQueue = Promise.resolve();
     this._pinger = null;
+    this._watchdog = null;
+    this._lastHeard = 0;
     this._reconnectStarted = 0;
     this._mediaTimer = null;
   }
@@ -350,6 +358,7 @@ class Room extends Emitter {
       const ws = new WebSocket(this._options.signalUrl);
       this._ws = ws;
       ws.onopen = () => {
+        if (ws === this._ws) this._lastHeard = Date.now();
         ws.send(
           JSON.stringify({
             type: 'connect',
@@ -361,6 +370,7 @@ class Room extends Emitter {
         );
       };
       ws.onmessage = (event) => {
+        if (ws === this._ws) this._lastHeard = Date.now();
         let message;
         try {
           message = JSON.parse(event.data);
@@ -414,7 +424,20 @@ class Room extends Emitter {
 
   _startPinging() {
     clearInterval(this._pinger);
+    clearInterval(this._watchdog);
+    this._lastHeard = Date.now();
     this._pinger = setInterval(() => this._send({ type: 'ping' }), PING_INTERVAL);
+    this._watchdog = setInterval(() => this._checkSilence(), SILENCE_CHECK_INTERVAL);
+  }
+
+  _checkSilence() {
+    const ws = this._ws;
+    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this._lastHeard < SILENCE_LIMIT) return;
+    this._ws = null;
+    ws.onclose = null;
+    ws.close();
+    this._socketLost();
   }
 
   async _socketLost() {
@@ -623,7 +646,10 @@ class Room extends Emitter {
   // Media recovery ------------------------------------------------------------------------
 
   _newPeerConnection(role) {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+    const pc = new RTCPeerConnection({
+      bundlePolicy: 'max-bundle',
+      iceServers: this._options.iceServers || [],
+    });
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') this._mediaFailed(role, pc);
       if (pc.connectionState === 'connected') this._mediaRecovered();
@@ -673,6 +699,7 @@ class Room extends Emitter {
     if (this.state === 'disconnected') return;
     this.state = 'disconnected';
     clearInterval(this._pinger);
+    clearInterval(this._watchdog);
     clearTimeout(this._mediaTimer);
     for (const seq of [...this._pending.keys()]) {
       this._settle(seq, twilioError(53000, 'disconnected'));
@@ -710,7 +737,8 @@ async function initialTracks(options) {
 
 /**
  * connect joins a room with an Access Token; resolves to a Room.
- * options: signalUrl, name (room), tracks, audio, video, automaticSubscription.
+ * options: signalUrl, iceServers, name (room), tracks, audio, video,
+ * automaticSubscription.
  */
 export async function connect(token, options = {}) {
   const settings = { ...options, signalUrl: options.signalUrl || defaultSignalUrl() };

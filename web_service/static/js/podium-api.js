@@ -24,6 +24,7 @@ const MAX_RETRY_DELAY_MS = 30000;
  * @property {number} expires_at
  * @property {number} ttl
  * @property {string} signal_url - the local backend's signalling WebSocket
+ * @property {RTCIceServer[]|null} ice_servers - the local backend's STUN/TURN servers
  */
 
 /**

@@ -53,7 +53,12 @@ export async function connectVideo(tokenResponse, options = {}) {
   const library = videoLibrary(tokenResponse.backend);
   /** @type {Record<string, any>} */
   const connectOptions = { name: tokenResponse.room, ...options };
-  if (tokenResponse.backend === 'local') connectOptions.signalUrl = tokenResponse.signal_url;
+  if (tokenResponse.backend === 'local') {
+    connectOptions.signalUrl = tokenResponse.signal_url;
+    // STUN/TURN (short-lived TURN credentials) for browsers behind NAT or firewalls.
+    // twilio-video gets its own from Twilio, so nothing is passed there.
+    connectOptions.iceServers = tokenResponse.ice_servers || [];
+  }
   try {
     return await library.connect(tokenResponse.token, connectOptions);
   } catch (ex) {
