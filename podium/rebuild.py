@@ -34,35 +34,25 @@ from datetime import datetime
 from pathlib import Path
 
 import redis
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from podium import logs, room_state
 from podium.config import Config, ConfigError
 from podium.room_state import RoomEvent
 from podium.store import Store
+from podium.video_api import VIDEO_ERRORS, video_client
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = 10  # seconds per Rooms API call
 CHECK_INTERVAL = 1.0  # seconds between checks of the state epoch
 MAX_BACKOFF = 30.0  # seconds between attempts while the Rooms API fails
 LOCK_TTL_MS = 60_000  # a crashed rebuilder frees the lock after this
 RECENT_MS = 30_000  # a worker starting this soon after a rebuild skips its own
-VIDEO_ERRORS = (TwilioRestException, TwilioServiceException)
 
 
 def rooms_client(config: Config) -> Client:
     """Return a twilio-python client for the configured Rooms API (Twilio or local)."""
-    client = Client(
-        config.api_key_sid,
-        config.api_key_secret,
-        config.account_sid,
-        http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT),
-    )
-    client.video.base_url = config.video_api_url
-    return client
+    return video_client(config)
 
 
 def _ms(moment: datetime | None) -> int | None:

@@ -11,7 +11,7 @@ import logging
 import falcon
 import requests
 
-from token_service.rooms import VIDEO_ERRORS
+from podium.video_api import VIDEO_ERRORS
 
 log = logging.getLogger(__name__)
 

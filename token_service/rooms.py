@@ -10,21 +10,18 @@ import logging
 import threading
 
 from requests import Session
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from podium import room_state
 from podium.config import Config
 from podium.store import Store
+from podium.video_api import REQUEST_TIMEOUT, VIDEO_ERRORS, video_client
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = 10  # seconds; twilio-python waits forever by default
 ROOM_IN_PROGRESS = 'in-progress'
 ROOM_EXISTS = 53113  # "Room exists": a concurrent request created it first
-# twilio-python raises the second for RFC 9457 problem bodies.
-VIDEO_ERRORS = (TwilioRestException, TwilioServiceException)
 
 
 class PerThreadHttpClient(TwilioHttpClient):
@@ -52,14 +49,7 @@ class PerThreadHttpClient(TwilioHttpClient):
 
 def twilio_client(config: Config) -> Client:
     """Return a twilio-python client for the configured Rooms API."""
-    client = Client(
-        config.api_key_sid,
-        config.api_key_secret,
-        config.account_sid,
-        http_client=PerThreadHttpClient(timeout=REQUEST_TIMEOUT),
-    )
-    client.video.base_url = config.video_api_url
-    return client
+    return video_client(config, PerThreadHttpClient(timeout=REQUEST_TIMEOUT))
 
 
 class Rooms:
