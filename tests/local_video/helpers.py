@@ -38,7 +38,9 @@ class Signal:
 
     def __init__(self, base_url: str, token: str, **options) -> None:
         ws_url = base_url.replace('http://', 'ws://') + '/video/signal'
-        self.ws = connect(ws_url, open_timeout=5)
+        # An unbounded queue: this client reads only what a test asks for, and a
+        # full queue would stop it from seeing the server's close frame.
+        self.ws = connect(ws_url, open_timeout=5, max_queue=None)
         self.ws.send(json.dumps({'type': 'connect', 'token': token, **options}))
         self.first = self.recv()
 
