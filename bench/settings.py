@@ -69,9 +69,11 @@ class Credentials:
     api_key_sid: str = field(default_factory=lambda: 'SK' + secrets.token_hex(16))
     api_key_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def env(self) -> dict[str, str]:
         return {
+            'PODIUM_SECRET_KEY': self.secret_key,
             'TWILIO_ACCOUNT_SID': self.account_sid,
             'TWILIO_API_KEY_SID': self.api_key_sid,
             'TWILIO_API_KEY_SECRET': self.api_key_secret,

@@ -173,8 +173,8 @@ def run(ctx: Context, on_step=print) -> dict:
     return {
         'conditions': {
             'ours': 'gunicorn -c deploy/gunicorn/token_service.conf.py '
-            '(gthread, PODIUM_TOKEN_WORKERS=1, threads 8, access log on, '
-            'max_requests 2000)',
+            '(sync worker, PODIUM_TOKEN_WORKERS=1, access log on, '
+            'max_requests 20000)',
             'baseline': 'gunicorn -w 1 -k sync --access-logfile - '
             'bench.baseline_flask_token:app',
             'ours_no_recycle': 'ours with --max-requests 0',

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis
 
@@ -24,6 +25,8 @@ ROOM_STATE_TTL = 2 * 24 * 3600  # longer than any room lives (Twilio: 24 h max)
 # lost its data (or never had any), so room state must be rebuilt.
 STATE_EPOCH_KEY = PREFIX + 'state-epoch'
 REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
+# Room-state records a Store remembers as guesses for apply_event (~1 MB).
+LAST_SEEN_RECORDS = 4096
 
 
 def presentation_key(presentation_id: str) -> str:
@@ -69,19 +72,118 @@ def _dump(record: dict) -> str:
     return json.dumps(record, sort_keys=True, separators=(',', ':'))
 
 
+# Compare-and-set for `Store.apply_event`: write the merged record, the
+# participant index, the presentation's room set, the version bump and the change
+# notification only if the record still holds what the merge started from. The
+# merge itself stays in Python (podium.room_state); Redis only checks that nobody
+# wrote in between, as WATCH did, in one round trip instead of two. On a conflict
+# it returns what the record holds now, so the retry needs no extra read.
+# KEYS: record, rooms set, version[, participant index]
+# ARGV: value read ('' = none), merged value, room-state TTL, presentation TTL,
+#       room SID, channel, presentation id[, SADD or SREM, participant SID]
+_APPLY_IF_UNCHANGED = """
+local current = redis.call('GET', KEYS[1])
+if (current or '') ~= ARGV[1] then
+  return {0, current}
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if KEYS[4] then
+  redis.call(ARGV[8], KEYS[4], ARGV[9])
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+end
+redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return {1}
+"""
+
+# A token request in one round trip: count it against the client's rate limit,
+# read the presentation, and read the record of the presentation's current room.
+# The room key depends on the presentation record, so only a script can read
+# both at once. (Fine on one Redis server, which is what Podium runs; Redis
+# Cluster would want the room key declared.)
+# KEYS: rate counter, presentation
+# ARGV: counter TTL ('0' = do not count), room key prefix
+_COUNT_AND_READ_PRESENTATION = """
+local count = false
+if ARGV[1] ~= '0' then
+  count = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+local record = redis.call('HGETALL', KEYS[2])
+local room = false
+for i = 1, #record, 2 do
+  if record[i] == 'room_sid' and record[i + 1] ~= '' then
+    room = redis.call('GET', ARGV[2] .. record[i + 1])
+  end
+end
+return {count, record, room}
+"""
+
+
+@dataclass(frozen=True)
+class PresentationReads:
+    """What a token request reads, fetched together (`count_and_read_presentation`)."""
+
+    count: int | None  # requests in this rate-limit window; None if not counted
+    retry_after: int  # whole seconds until the window ends
+    presentation: dict[str, str] | None
+    room: dict | None  # the record of the presentation's `room_sid`, if stored
+
+
+def _window(window: int, now: float) -> tuple[int, int]:
+    """Return the index of the fixed window holding `now`, and seconds left in it."""
+    index = int(now // window)
+    return index, max(1, math.ceil((index + 1) * window - now))
+
+
 class Store:
     """Podium's state in Redis, spoken of in domain terms."""
 
     def __init__(self, client: redis.Redis):
         self._redis = client
+        # EVALSHA, loading the script on first use (and after a SCRIPT FLUSH).
+        self._apply_if_unchanged = client.register_script(_APPLY_IF_UNCHANGED)
+        self._count_and_read = client.register_script(_COUNT_AND_READ_PRESENTATION)
+        # Room-state records this process last wrote or saw, by key: apply_event's
+        # guess at what is stored, so that usually a single compare-and-set is
+        # the only round trip. A wrong guess costs a retry with the value the
+        # failed compare returns, never a wrong write.
+        self._last_seen: dict[str, str] = {}
+        self._single_connection = False
+        self._hot_client: redis.Redis | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(redis.Redis.from_url(url, decode_responses=True))
+    def from_url(cls, url: str, *, single_connection: bool = False) -> Store:
+        """Return a Store on the Redis at `url`.
+
+        `single_connection`: the per-request paths (`apply_event`,
+        `count_and_read_presentation`) keep one connection, behind a lock,
+        instead of a pool checkout and return per command, which redis-py makes
+        cost ~20 us, a quarter of the command. For processes that run one request
+        at a time: the WSGI services' sync workers. It is taken on first use, so
+        a service still starts while Redis is down.
+        """
+        store = cls(redis.Redis.from_url(url, decode_responses=True))
+        store._single_connection = single_connection
+        return store
 
     @property
     def client(self) -> redis.Redis:
         return self._redis
+
+    def _hot(self) -> redis.Redis:
+        """Return the client for the per-request paths (see `from_url`)."""
+        if not self._single_connection:
+            return self._redis
+        if self._hot_client is None:
+            self._hot_client = redis.Redis(
+                connection_pool=self._redis.connection_pool,
+                single_connection_client=True,
+            )
+        return self._hot_client
 
     # Presentations (written by the token service) --------------------------------
 
@@ -206,40 +308,65 @@ class Store:
         else:
             key = participant_key(event.room_sid, event.participant_sid)
             merge = room_state.merge_participant
-        with self._redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    old = _load(pipe.get(key))
-                    new = merge(old, event)
-                    if new == old:
-                        pipe.unwatch()
-                        return False
-                    pipe.multi()
-                    pipe.set(key, _dump(new), ex=ROOM_STATE_TTL)
-                    if not event.is_room_event:
-                        self._index_participant(pipe, new)
-                    rooms = presentation_rooms_key(presentation_id)
-                    pipe.sadd(rooms, event.room_sid)
-                    pipe.expire(rooms, PRESENTATION_TTL)
-                    self._changed(pipe, presentation_id)
-                    pipe.execute()
-                    return True
-                except redis.WatchError:
-                    continue
+        rooms = presentation_rooms_key(presentation_id)
+        version = version_key(presentation_id)
+        # Not read first: a new participant's record does not exist yet, and the
+        # next callback about it usually finds the record this process wrote.
+        raw = self._last_seen.get(key)
+        guessed = True
+        while True:
+            old = _load(raw)
+            new = merge(old, event)
+            if new == old:
+                if not guessed:
+                    return False
+                # "Already known" must come from the store itself (it may have
+                # lost what we remember), so read it before saying so.
+                raw, guessed = self._hot().get(key), False
+                self._remember(key, raw)
+                continue
+            keys = [key, rooms, version]
+            args = [
+                raw or '',
+                _dump(new),
+                ROOM_STATE_TTL,
+                PRESENTATION_TTL,
+                event.room_sid,
+                CHANGES_CHANNEL,
+                presentation_id,
+            ]
+            if not event.is_room_event:
+                index, operation = self._participant_index(new)
+                keys.append(index)
+                args += [operation, new['sid']]
+            applied, *current = self._apply_if_unchanged(
+                keys=keys, args=args, client=self._hot()
+            )
+            if applied:
+                self._remember(key, args[1])
+                return True
+            # Stored is not what we merged into (another callback wrote it, or we
+            # guessed): merge into what the compare found.
+            raw, guessed = (current[0] if current else None), False
+            self._remember(key, raw)
+
+    def _remember(self, key: str, raw: str | None) -> None:
+        if raw is None:
+            self._last_seen.pop(key, None)
+            return
+        if len(self._last_seen) >= LAST_SEEN_RECORDS:
+            self._last_seen.clear()  # a cache, not state: start over
+        self._last_seen[key] = raw
 
     @staticmethod
-    def _index_participant(pipe, record: dict) -> None:
+    def _participant_index(record: dict) -> tuple[str, str]:
+        """Return the index set a participant record belongs in, and SADD or SREM."""
         index = (
             presenters_key(record['room_sid'])
             if room_state.is_presenter(record['identity'])
             else attendees_key(record['room_sid'])
         )
-        if room_state.participant_connected(record):
-            pipe.sadd(index, record['sid'])
-        else:
-            pipe.srem(index, record['sid'])
-        pipe.expire(index, ROOM_STATE_TTL)
+        return index, 'SADD' if room_state.participant_connected(record) else 'SREM'
 
     def connected_attendees(self, room_sid: str) -> list[dict]:
         """Return the records of a room's connected attendees."""
@@ -313,14 +440,49 @@ class Store:
         Return the window's count including this request, and the whole seconds
         until the window ends (what `Retry-After` says).
         """
-        index = int(now // window)
+        index, retry_after = _window(window, now)
         key = rate_limit_key(scope, client, index)
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             # One spare second: the key never expires before its window ends.
             pipe.expire(key, window + 1)
             count, _ = pipe.execute()
-        return int(count), max(1, math.ceil((index + 1) * window - now))
+        return int(count), retry_after
+
+    def count_and_read_presentation(
+        self,
+        presentation_id: str | None,
+        counted: tuple[str, str] | None,
+        window: int,
+        now: float,
+    ) -> PresentationReads:
+        """Count a request and read a presentation and its room, in one round trip.
+
+        `counted` is (scope, client) as for `count_request`, or None not to count;
+        `presentation_id` None reads nothing (an id that cannot be ours).
+        """
+        if presentation_id is None:
+            count, retry_after = (
+                self.count_request(*counted, window, now) if counted else (None, 0)
+            )
+            return PresentationReads(count, retry_after, None, None)
+        index, retry_after = _window(window, now)
+        scope, client = counted or ('', '')
+        count, flat, room_raw = self._count_and_read(
+            keys=[
+                rate_limit_key(scope, client, index),
+                presentation_key(presentation_id),
+            ],
+            # One spare second: the counter never expires before its window ends.
+            args=[window + 1 if counted else 0, room_key('')],
+            client=self._hot(),
+        )
+        return PresentationReads(
+            count=None if count is None else int(count),
+            retry_after=retry_after,
+            presentation=dict(zip(flat[::2], flat[1::2], strict=True)) or None,
+            room=_load(room_raw),
+        )
 
     # Reading what pages show -----------------------------------------------------
 

@@ -47,6 +47,11 @@ def find_presentation(store: Store, presentation_id: str) -> dict[str, str]:
     record = None
     if PRESENTATION_ID.fullmatch(presentation_id):
         record = store.get_presentation(presentation_id)
+    return require_found(record)
+
+
+def require_found(record: dict[str, str] | None) -> dict[str, str]:
+    """Return a presentation's record, or raise 404 if there is none."""
     if record is None:
         raise falcon.HTTPNotFound(
             title='No such presentation',

@@ -38,7 +38,9 @@ def create_app(
 ) -> falcon.App:
     """Return the token service, reading settings from the environment if not given."""
     config = config or Config.from_env()
-    store = store or Store.from_url(config.redis_url)
+    # gunicorn sync workers serve one request at a time: the per-request Redis
+    # commands share one connection, without a pool checkout each.
+    store = store or Store.from_url(config.redis_url, single_connection=True)
     rooms = rooms or Rooms(client_factory(config), config)
     rate_limits = rate_limits or RateLimitSettings.from_env()
 
@@ -50,8 +52,13 @@ def create_app(
                 rate_limits.presentations_per_minute,
                 'create presentations',
             ),
+            # Counted by Tokens itself, in the round trip that reads the
+            # presentation: the hot path of a talk's start.
             ('POST', '/api/presentations/{presentation_id}/tokens'): Limit(
-                'tokens', rate_limits.tokens_per_minute, 'ask for access tokens'
+                'tokens',
+                rate_limits.tokens_per_minute,
+                'ask for access tokens',
+                counted_by_resource=True,
             ),
         },
         ClientAddress(rate_limits.trusted_proxies),
@@ -62,7 +69,7 @@ def create_app(
     app.add_route('/api/presentations', Presentations(config, store, clock))
     app.add_route(
         '/api/presentations/{presentation_id}/tokens',
-        Tokens(config, store, rooms, clock),
+        Tokens(config, store, rooms, clock, limiter),
     )
     app.add_route(
         '/api/presentations/{presentation_id}/subscribe-rules',

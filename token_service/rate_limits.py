@@ -139,6 +139,10 @@ class Limit:
     scope: str  # part of the Redis key
     per_minute: int
     what: str  # for the error message
+    # The route's resource counts its own requests (`RateLimiter.counted` and
+    # `RateLimiter.enforce`), so the count rides in the resource's one Redis round
+    # trip; the middleware then leaves the route alone.
+    counted_by_resource: bool = False
 
 
 class RateLimiter:
@@ -161,12 +165,24 @@ class RateLimiter:
 
     def process_resource(self, req: falcon.Request, resp, resource, params) -> None:
         limit = self._limits.get((req.method, req.uri_template))
-        if limit is None:
+        if limit is None or limit.counted_by_resource:
             return
-        client = self._client_address(req)
         count, retry_after = self._store.count_request(
-            limit.scope, client, WINDOW, self._clock()
+            limit.scope, self._client_address(req), WINDOW, self._clock()
         )
+        self.enforce(limit, count, retry_after)
+
+    def counted(self, req: falcon.Request) -> tuple[Limit, str] | None:
+        """Return the limit on this request's route and its client, if limited.
+
+        For resources that count their own requests (`Limit.counted_by_resource`).
+        """
+        limit = self._limits.get((req.method, req.uri_template))
+        return None if limit is None else (limit, self._client_address(req))
+
+    @staticmethod
+    def enforce(limit: Limit, count: int, retry_after: int) -> None:
+        """Raise 429 if `count` requests in this window are over `limit`."""
         if count > limit.per_minute:
             if count == limit.per_minute + 1:  # once per window, not per request
                 log.warning('rate limit: %s over %s/min', limit.scope, limit.per_minute)

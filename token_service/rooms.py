@@ -111,6 +111,9 @@ class Rooms:
         participant.subscribe_rules.update(rules=rules)
 
 
+UNREAD = object()  # ensure_room_for: the caller has not read the room record
+
+
 def room_name_of(presentation: dict[str, str]) -> str:
     return presentation.get('room_name') or room_state.room_name_for(presentation['id'])
 
@@ -122,17 +125,20 @@ def ensure_room_for(
     store: Store,
     config: Config,
     now_ms: int,
+    room: dict | None | object = UNREAD,
 ) -> str:
     """Return the SID of the presentation's live room, creating it if needed.
 
     The Rooms API is asked at most once per `room_check_interval`, unless the
     webhooks saw the remembered room end: every attendee asks for a token, and
-    Twilio allows only 80 REST reads a second.
+    Twilio allows only 80 REST reads a second. `room` is the stored record of
+    the presentation's `room_sid` if the caller already read it.
     """
     sid = presentation.get('room_sid')
     checked_at = int(presentation.get('room_checked_at') or 0)
     if sid and now_ms - checked_at < config.room_check_interval * 1000:
-        room = store.get_room(sid)
+        if room is UNREAD:
+            room = store.get_room(sid)
         if not (room and room.get('ended_at')):
             return sid
     sid = rooms.ensure(room_name_of(presentation))

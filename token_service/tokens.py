@@ -17,7 +17,8 @@ from podium.store import Store
 from podium.turn import ice_servers
 from token_service import access
 from token_service.bodies import read_json_object, text_field
-from token_service.rooms import Rooms, ensure_room_for, room_name_of
+from token_service.rate_limits import WINDOW, RateLimiter
+from token_service.rooms import UNREAD, Rooms, ensure_room_for, room_name_of
 
 MAX_NAME_LENGTH = 64
 ROLES = ('attendee', 'presenter')
@@ -91,17 +92,42 @@ def verify_token(config: Config, token: str, room_name: str, now: float) -> str:
 
 
 class Tokens:
-    """`POST /api/presentations/{id}/tokens`: join a presentation's room."""
+    """`POST /api/presentations/{id}/tokens`: join a presentation's room.
+
+    Every audience member asks for a token within seconds of a talk starting, so
+    this is the hot path: one Redis round trip (count the request, read the
+    presentation and its room record), then sign.
+    """
 
     def __init__(
-        self, config: Config, store: Store, rooms: Rooms, clock: Callable[[], float]
+        self,
+        config: Config,
+        store: Store,
+        rooms: Rooms,
+        clock: Callable[[], float],
+        limiter: RateLimiter | None = None,
     ):
         self._config = config
         self._store = store
         self._rooms = rooms
         self._clock = clock
+        # Counts this route's requests here, in the same round trip as the reads,
+        # when its Limit says `counted_by_resource`.
+        self._limiter = limiter
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
+        now = self._clock()
+        counted = self._limiter.counted(req) if self._limiter else None
+        reads = self._store.count_and_read_presentation(
+            presentation_id
+            if access.PRESENTATION_ID.fullmatch(presentation_id)
+            else None,
+            (counted[0].scope, counted[1]) if counted else None,
+            WINDOW,
+            now,
+        )
+        if counted:  # before anything else: invalid requests count too
+            self._limiter.enforce(counted[0], reads.count, reads.retry_after)
         body = read_json_object(req)
         role = body.get('role')
         if role not in ROLES:
@@ -109,16 +135,17 @@ class Tokens:
                 title='Invalid role',
                 description='"role" must be "attendee" or "presenter".',
             )
-        if role == 'presenter':
+        presentation, room = reads.presentation, reads.room
+        if presentation is None and role == 'presenter':
             presentation = access.find_presentation_as_presenter(
                 self._store,
                 self._config.secret_key,
                 presentation_id,
                 body.get('key'),
-                now_ms=int(self._clock() * 1000),
+                now_ms=int(now * 1000),
             )
-        else:
-            presentation = access.find_presentation(self._store, presentation_id)
+            room = UNREAD
+        presentation = access.require_found(presentation)
         access.require_open(presentation)
         if role == 'presenter':
             access.require_presenter(
@@ -130,13 +157,13 @@ class Tokens:
             name = text_field(body, 'name', max_length=MAX_NAME_LENGTH, required=False)
             identity = new_attendee_identity()
 
-        now = self._clock()
         ensure_room_for(
             presentation,
             rooms=self._rooms,
             store=self._store,
             config=self._config,
             now_ms=int(now * 1000),
+            room=room,
         )
         room_name = room_name_of(presentation)
         issued = issue_token(self._config, identity, room_name, now)

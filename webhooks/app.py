@@ -38,7 +38,9 @@ def create_app(
 ) -> falcon.App:
     """Return the webhooks app; settings come from the environment unless given."""
     config = config or Config.from_env()
-    store = store or Store.from_url(config.redis_url)
+    # gunicorn sync workers serve one request at a time: the per-request Redis
+    # commands share one connection, without a pool checkout each.
+    store = store or Store.from_url(config.redis_url, single_connection=True)
     app = falcon.App()
     app.set_error_serializer(serialize_error)
     app.add_route(

@@ -19,16 +19,24 @@ def _env_int(name, default):
 # Loopback only: nginx is the one public entry point (docs/architecture.md).
 bind = f'127.0.0.1:{_env_int("PODIUM_TOKEN_PORT", 8002)}'
 
-# gthread: each request may wait on Twilio's Rooms REST API (hundreds of ms), so
-# threads keep a worker useful while it waits; a whole audience asks for tokens
-# within seconds of a talk starting.
-worker_class = 'gthread'
+# sync, one request per process at a time. A token request is CPU-bound: one
+# loopback Redis round trip, then signing. Only the first token of a
+# presentation, and then one per PODIUM_ROOM_CHECK_INTERVAL, waits on Twilio's
+# Rooms API (hundreds of ms), and that blocks only its own worker while the
+# others carry on. Measured on one worker (bench/README.md): gthread with 8
+# threads cost ~0.89 ms CPU per token, 2 threads ~0.78, 1 thread ~0.70, sync
+# ~0.57; the thread hand-off, keep-alive polling and GIL switching cost more
+# than they save. The price: a sync worker closes every connection, so nginx's
+# upstream keep-alive goes unused (a loopback connect, counted in those figures).
+worker_class = 'sync'
 
-# Processes; a few are enough because threads absorb the I/O waits.
-workers = _env_int('PODIUM_TOKEN_WORKERS', min(2 * (os.cpu_count() or 1), 4))
+# Processes: gunicorn's rule for sync workers (2 x cores + 1), capped for small
+# hosts. They are what absorbs the occasional Rooms API wait now.
+workers = _env_int('PODIUM_TOKEN_WORKERS', min(2 * (os.cpu_count() or 1) + 1, 8))
 
-# Concurrent requests per worker process.
-threads = _env_int('PODIUM_TOKEN_THREADS', 8)
+# Threads per worker. More than 1 makes gunicorn use gthread instead of sync
+# (worth it only if Rooms API calls are slow and memory for processes is short).
+threads = _env_int('PODIUM_TOKEN_THREADS', 1)
 
 # A request (including its Twilio calls) that takes longer than this is killed
 # and its worker replaced; Twilio answers in well under a second normally.
@@ -43,9 +51,10 @@ graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 max_requests = 20000
 max_requests_jitter = 2000
 
-# Seconds an idle keep-alive connection from nginx stays open. Must be longer than
-# the `keepalive_timeout` of the matching nginx upstream (4 s) so nginx never
-# reuses a connection gunicorn is closing (which would turn a POST into a 502).
+# Seconds an idle keep-alive connection from nginx stays open (gthread only; sync
+# workers close each connection after the response, and nginx then opens a new
+# one). Must be longer than the `keepalive_timeout` of the matching nginx upstream
+# (4 s) so nginx never reuses a connection gunicorn is closing (a POST -> 502).
 keepalive = 5
 
 # Request limits: our requests are small JSON bodies with a short path; anything
@@ -79,6 +88,9 @@ proc_name = 'podium-token'
 # Logs go to stdout/stderr; systemd's journal or the dev stack collects them.
 accesslog = '-'
 errorlog = '-'
+# The same access lines, built without gunicorn's per-request dicts of every
+# header and environ entry (~15% of a request's CPU; podium/access_log.py).
+logger_class = 'podium.access_log.AccessLogger'
 loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 
 # Path WITHOUT the query string (%(U)s, not %(r)s), no Referer, no Authorization
