@@ -39,19 +39,13 @@ import httpx
 
 from bench.stats import percentile
 from podium.stack import Ports, Stack
+from tests.browser.browser_support import CHROMIUM
+from tests.browser.browser_support import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
 
-CHROMIUM = '/usr/bin/chromium'
+# The tests' flags, plus no throttling of background pages: several contexts
+# share one browser here and their timers must run at full rate to be measured.
 CHROMIUM_ARGS = [
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    '--autoplay-policy=no-user-gesture-required',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
+    *TEST_CHROMIUM_ARGS,
     '--disable-background-timer-throttling',
     '--disable-renderer-backgrounding',
     '--disable-backgrounding-occluded-windows',
