@@ -37,7 +37,12 @@ import redis
 from twilio.rest import Client
 
 from podium import logs, room_state
-from podium.config import Config, ConfigError
+from podium.config import (
+    DEFAULT_ENV_FILE,
+    ConfigError,
+    WebhooksConfig,
+    gather_settings,
+)
 from podium.room_state import RoomEvent
 from podium.store import Store
 from podium.video_api import VIDEO_ERRORS, video_client
@@ -50,7 +55,7 @@ LOCK_TTL_MS = 60_000  # a crashed rebuilder frees the lock after this
 RECENT_MS = 30_000  # a worker starting this soon after a rebuild skips its own
 
 
-def rooms_client(config: Config) -> Client:
+def rooms_client(config: WebhooksConfig) -> Client:
     """Return a twilio-python client for the configured Rooms API (Twilio or local)."""
     return video_client(config)
 
@@ -341,10 +346,10 @@ class StateWatcher:
             self._thread.join(timeout)
 
 
-def watch_state(config: Config, store: Store | None = None) -> StateWatcher:
-    """Start the background watcher of a webhooks worker and return it."""
+def watch_state(config: WebhooksConfig, store: Store | None = None) -> StateWatcher:
+    """Return (not started) the background watcher of a webhooks worker."""
     store = store or Store.from_url(config.redis_url)
-    return StateWatcher(store, Rebuilder(store, rooms_client(config))).start()
+    return StateWatcher(store, Rebuilder(store, rooms_client(config)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,10 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logs.configure()
-    from podium.stack.settings import DEFAULT_ENV_FILE, gather_settings
-
     try:
-        config = Config.from_env(gather_settings(args.env_file or DEFAULT_ENV_FILE))
+        config = WebhooksConfig.from_env(
+            gather_settings(args.env_file or DEFAULT_ENV_FILE)
+        )
     except ConfigError as ex:
         print(f'podium.rebuild: {ex}', file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 
-from podium.config import Config
+from podium.config import TokenServiceConfig
 
 
 def turn_credentials(secret: str, identity: str, expires_at: int) -> tuple[str, str]:
@@ -24,7 +24,7 @@ def turn_credentials(secret: str, identity: str, expires_at: int) -> tuple[str, 
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(config: Config, identity: str, now: float) -> list[dict]:
+def ice_servers(config: TokenServiceConfig, identity: str, now: float) -> list[dict]:
     """Return RTCIceServer dicts for one participant (empty when none configured)."""
     servers: list[dict] = []
     if config.stun_urls:

@@ -6,18 +6,29 @@ the very same calls to local_video's Twilio-compatible `/v1/Rooms` server.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-
-from podium.config import Config
 
 REQUEST_TIMEOUT = 10  # seconds per call; twilio-python waits forever by default
 # twilio-python raises the second for RFC 9457 problem bodies.
 VIDEO_ERRORS = (TwilioRestException, TwilioServiceException)
 
 
-def video_client(config: Config, http_client: TwilioHttpClient | None = None) -> Client:
+class VideoApiSettings(Protocol):
+    """The settings a Rooms API client needs (token service and webhooks have them)."""
+
+    account_sid: str
+    api_key_sid: str
+    api_key_secret: str
+    video_api_url: str
+
+
+def video_client(
+    config: VideoApiSettings, http_client: TwilioHttpClient | None = None
+) -> Client:
     """Return a twilio-python client for the configured Rooms API."""
     client = Client(
         config.api_key_sid,

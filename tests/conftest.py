@@ -12,7 +12,7 @@ import fakeredis
 import pytest
 import redis
 
-from podium.config import Config
+from podium.config import TokenServiceConfig, WebConfig, WebhooksConfig
 from podium.store import Store
 
 TEST_ENV = {
@@ -53,8 +53,19 @@ def env() -> dict[str, str]:
 
 
 @pytest.fixture
-def config(env) -> Config:
-    return Config.from_env(env)
+def config(env) -> TokenServiceConfig:
+    """The token service's config (modules of another service override `config`)."""
+    return TokenServiceConfig.from_env(env)
+
+
+@pytest.fixture
+def webhooks_config(env) -> WebhooksConfig:
+    return WebhooksConfig.from_env(env)
+
+
+@pytest.fixture
+def web_config(env) -> WebConfig:
+    return WebConfig.from_env(env)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import falcon
 import redis
 from twilio.rest import Client
 
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.store import Store
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
@@ -28,16 +28,16 @@ from token_service.tokens import Tokens
 
 
 def create_app(
-    config: Config | None = None,
+    config: TokenServiceConfig | None = None,
     *,
     store: Store | None = None,
     rooms: Rooms | None = None,
     clock: Callable[[], float] = time.time,
-    client_factory: Callable[[Config], Client] = twilio_client,
+    client_factory: Callable[[TokenServiceConfig], Client] = twilio_client,
     rate_limits: RateLimitSettings | None = None,
 ) -> falcon.App:
     """Return the token service, reading settings from the environment if not given."""
-    config = config or Config.from_env()
+    config = config or TokenServiceConfig.from_env()
     # gunicorn sync workers serve one request at a time: the per-request Redis
     # commands share one connection, without a pool checkout each.
     store = store or Store.from_url(config.redis_url, single_connection=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import falcon
 
 from podium import room_state
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.store import Store
 from token_service import access
 from token_service.bodies import read_json_object, text_field
@@ -31,7 +31,7 @@ class Presentations:
 
     def __init__(
         self,
-        config: Config,
+        config: TokenServiceConfig,
         store: Store,
         clock: Callable[[], float],
         new_id: Callable[[], str] = new_presentation_id,
@@ -81,7 +81,7 @@ class PresentationEnd:
 
     def __init__(
         self,
-        config: Config,
+        config: TokenServiceConfig,
         store: Store,
         rooms: Rooms,
         clock: Callable[[], float],

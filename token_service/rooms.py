@@ -14,7 +14,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from podium import room_state
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.store import Store
 from podium.video_api import REQUEST_TIMEOUT, VIDEO_ERRORS, video_client
 
@@ -47,7 +47,7 @@ class PerThreadHttpClient(TwilioHttpClient):
         pass  # the base class assigns one shared session; the getter replaces it
 
 
-def twilio_client(config: Config) -> Client:
+def twilio_client(config: TokenServiceConfig) -> Client:
     """Return a twilio-python client for the configured Rooms API."""
     return video_client(config, PerThreadHttpClient(timeout=REQUEST_TIMEOUT))
 
@@ -55,7 +55,7 @@ def twilio_client(config: Config) -> Client:
 class Rooms:
     """The few Rooms API calls Podium makes."""
 
-    def __init__(self, client: Client, config: Config):
+    def __init__(self, client: Client, config: TokenServiceConfig):
         self._client = client
         self._config = config
 
@@ -123,7 +123,7 @@ def ensure_room_for(
     *,
     rooms: Rooms,
     store: Store,
-    config: Config,
+    config: TokenServiceConfig,
     now_ms: int,
     room: dict | None | object = UNREAD,
 ) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import falcon
 
 from podium import room_state
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.store import Store
 from token_service import access
 from token_service.rooms import VIDEO_ERRORS, Rooms, room_name_of
@@ -47,7 +47,11 @@ class SubscribeRules:
     """`POST /api/presentations/{id}/subscribe-rules`: set the caller's rules."""
 
     def __init__(
-        self, config: Config, store: Store, rooms: Rooms, clock: Callable[[], float]
+        self,
+        config: TokenServiceConfig,
+        store: Store,
+        rooms: Rooms,
+        clock: Callable[[], float],
     ):
         self._config = config
         self._store = store

@@ -12,7 +12,7 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VideoGrant
 
 from podium import room_state
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.store import Store
 from podium.turn import ice_servers
 from token_service import access
@@ -40,7 +40,7 @@ def new_attendee_identity() -> str:
 
 
 def issue_token(
-    config: Config, identity: str, room_name: str, now: float
+    config: TokenServiceConfig, identity: str, room_name: str, now: float
 ) -> IssuedToken:
     """Return a Video access token for `identity`, valid in `room_name` only."""
     issued_at = int(now)
@@ -58,7 +58,9 @@ def issue_token(
     return IssuedToken(jwt=token.to_jwt(), expires_at=expires_at)
 
 
-def verify_token(config: Config, token: str, room_name: str, now: float) -> str:
+def verify_token(
+    config: TokenServiceConfig, token: str, room_name: str, now: float
+) -> str:
     """Return the identity in a token we issued for `room_name`; else InvalidToken."""
     try:
         # exp/nbf are checked below against the app's clock, not the wall clock.
@@ -101,7 +103,7 @@ class Tokens:
 
     def __init__(
         self,
-        config: Config,
+        config: TokenServiceConfig,
         store: Store,
         rooms: Rooms,
         clock: Callable[[], float],

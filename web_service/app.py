@@ -13,7 +13,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from podium.config import Config
+from podium.config import WebConfig
 from podium.http_errors import error_body, serialize_error
 from podium.store import Store
 from web_service import vendor
@@ -64,6 +64,19 @@ class ResponseHeaders:
         resp.set_header('Referrer-Policy', 'same-origin')
 
 
+class Lifespan:
+    """Start the change hub with the server's lifespan and stop it on shutdown."""
+
+    def __init__(self, changes: ChangeHub):
+        self._changes = changes
+
+    async def process_startup(self, scope, event) -> None:
+        self._changes.start()
+
+    async def process_shutdown(self, scope, event) -> None:
+        await self._changes.stop()
+
+
 class App(falcon.asgi.App):
     """Falcon's ASGI app, telling event streams at once when their client leaves."""
 
@@ -90,7 +103,7 @@ def _pubsub_client_factory(url: str):
 
 
 def create_app(
-    config: Config | None = None,
+    config: WebConfig | None = None,
     *,
     store: Store | None = None,
     changes: ChangeHub | None = None,
@@ -103,7 +116,7 @@ def create_app(
     `stream_limit` ends every event stream after that many events, so that a test
     client can read one to its end; streams are endless without it.
     """
-    config = config or Config.from_env(environ)
+    config = config or WebConfig.from_env(environ)
     store = store or Store.from_url(config.redis_url)
 
     # Store is synchronous (redis-py); keep its round trips off the event loop.
@@ -119,7 +132,7 @@ def create_app(
         )
 
     templates = Templates()
-    app = App(middleware=[OnlyPlainGets(), ResponseHeaders()])
+    app = App(middleware=[Lifespan(changes), OnlyPlainGets(), ResponseHeaders()])
     app.set_error_serializer(serialize_error)
     app.add_route('/', Home(templates))
     page = PresentationPage(templates, read_presentation, config.video_backend)

@@ -7,8 +7,9 @@ import logging
 import falcon
 import redis
 
-from podium.config import WEBHOOK_PATH, Config
+from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.http_errors import serialize_error
+from podium.rebuild import StateWatcher, watch_state
 from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
@@ -30,18 +31,52 @@ def _redis_unavailable(req, resp, ex, params) -> None:
     )
 
 
+class WebhooksApp(falcon.App):
+    """The Falcon app plus its background work, started and stopped with the worker.
+
+    WSGI has no lifespan events: gunicorn's `post_worker_init` and `worker_exit`
+    hooks (deploy/gunicorn/webhooks.conf.py) call `start()` and `stop()`, so
+    nothing runs merely because the module was imported.
+    """
+
+    def __init__(self, watcher: StateWatcher | None, **kwargs):
+        super().__init__(**kwargs)
+        self.state_watcher = watcher
+
+    def start(self) -> None:
+        """Start watching for a Redis that came back empty (and rebuild now)."""
+        if self.state_watcher is not None:
+            self.state_watcher.start()
+
+    def stop(self) -> None:
+        """Stop the background work; safe to call when it never started."""
+        if self.state_watcher is not None:
+            self.state_watcher.stop()
+
+
 def create_app(
-    config: Config | None = None,
+    config: WebhooksConfig | None = None,
     *,
     store: Store | None = None,
     max_body: int = MAX_BODY_BYTES,
-) -> falcon.App:
-    """Return the webhooks app; settings come from the environment unless given."""
-    config = config or Config.from_env()
+    state_watcher: StateWatcher | None = None,
+    watch: bool = True,
+) -> WebhooksApp:
+    """Return the webhooks app; settings come from the environment unless given.
+
+    `watch=False` leaves out the rebuild watcher (tests of the HTTP surface);
+    otherwise one is made from `config` unless `state_watcher` is given. It
+    starts only with `app.start()`.
+    """
+    config = config or WebhooksConfig.from_env()
     # gunicorn sync workers serve one request at a time: the per-request Redis
     # commands share one connection, without a pool checkout each.
     store = store or Store.from_url(config.redis_url, single_connection=True)
-    app = falcon.App()
+    if watch and state_watcher is None:
+        # Its own store: the watcher's thread must not share the request
+        # thread's single connection.
+        state_watcher = watch_state(config)
+    app = WebhooksApp(state_watcher if watch else None)
     app.set_error_serializer(serialize_error)
     app.add_route(
         WEBHOOK_PATH,

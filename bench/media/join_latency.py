@@ -2,7 +2,7 @@
 
     python -m bench.media.join_latency [--runs N] [--start-runs M] [--json FILE]
 
-Starts Podium in local mode (`podium.stack.Stack`: Redis, the three services,
+Starts Podium in local mode (`launcher.Stack`: Redis, the three services,
 local_video with Janus, nginx, all on 127.0.0.1) and drives Debian's Chromium
 with fake camera, microphone and screen through the pages, as users click:
 
@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 
 from bench.stats import percentile
-from podium.stack import Ports, Stack
+from launcher import Ports, Stack
 from tests.browser.browser_support import CHROMIUM
 from tests.browser.browser_support import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
 

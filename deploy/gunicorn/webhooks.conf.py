@@ -79,3 +79,17 @@ loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 access_log_format = (
     '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 )
+
+
+# The app's background work (rebuilding room state from the Rooms API when Redis
+# comes back empty) runs per worker, started after the fork and stopped on exit.
+def post_worker_init(worker):
+    """Start the webhooks app's background work in a new worker."""
+    worker.wsgi.start()
+
+
+def worker_exit(server, worker):
+    """Stop the webhooks app's background work as the worker leaves."""
+    app = getattr(worker, 'wsgi', None)
+    if app is not None:
+        app.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from podium.stack import Ports, Stack, StackError
+from launcher import Ports, Stack, StackError
 from tests.browser.browser_support import CHROMIUM, launch, new_page
 from tests.integration.conftest import HTTP_TIMEOUT, SMALL_STACK
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import falcon.testing
 import pytest
 
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.room_state import RoomEvent
 from tests.conftest import free_port
 from tests.fake_twilio import FakeTwilio
@@ -47,8 +47,8 @@ def fake(env):
 
 
 @pytest.fixture
-def twilio_config(env, fake) -> Config:
-    return Config.from_env({**env, 'PODIUM_VIDEO_API_URL': fake.url})
+def twilio_config(env, fake) -> TokenServiceConfig:
+    return TokenServiceConfig.from_env({**env, 'PODIUM_VIDEO_API_URL': fake.url})
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_a_full_room_is_409(client, fake, presentation):
 
 
 def test_rejected_credentials_are_502(env, fake, store, presentation):
-    bad = Config.from_env(
+    bad = TokenServiceConfig.from_env(
         {**env, 'PODIUM_VIDEO_API_URL': fake.url, 'TWILIO_API_KEY_SECRET': 'wrong'}
     )
     client = falcon.testing.TestClient(create_app(bad, store=store))
@@ -206,7 +206,7 @@ def test_rejected_credentials_are_502(env, fake, store, presentation):
 
 
 def test_an_unreachable_video_service_is_502(env, store, presentation):
-    down = Config.from_env(
+    down = TokenServiceConfig.from_env(
         {**env, 'PODIUM_VIDEO_API_URL': f'http://127.0.0.1:{free_port()}'}
     )
     client = falcon.testing.TestClient(create_app(down, store=store))

@@ -1,6 +1,6 @@
 """The real stack for integration tests: redis-server, gunicorn, nginx, FakeTwilio.
 
-The stack is `podium.stack.Stack`, the same code `bin/podium up` runs, on free
+The stack is `launcher.Stack`, the same code `bin/podium up` runs, on free
 ports in a temporary run directory, in Twilio mode pointed at `FakeTwilio`.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from podium.stack import OWN_PREFIXES, Ports, Stack, StackError
+from launcher import OWN_PREFIXES, Ports, Stack, StackError
 from tests.conftest import TEST_ENV
 from tests.fake_twilio import FakeTwilio
 
@@ -48,7 +48,7 @@ def stack_env(fake_twilio: FakeTwilio, ports: Ports, **extra: str) -> dict[str, 
 
 
 def launcher_environ(settings: dict[str, str], ports: Ports) -> dict[str, str]:
-    """Return an environment for `python -m podium.stack up` in a subprocess."""
+    """Return an environment for `python -m launcher up` in a subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
     env.update(settings)
     env.update(ports.as_env(settings.get('PODIUM_REDIS_URL')))

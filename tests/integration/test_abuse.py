@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from podium.stack import Ports, Stack, StackError
+from launcher import Ports, Stack, StackError
 from tests.integration.conftest import HTTP_TIMEOUT, stack_env
 
 pytestmark = pytest.mark.integration

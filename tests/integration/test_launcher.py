@@ -1,4 +1,4 @@
-"""`python -m podium.stack up` (what `bin/podium up` runs) as a user sees it."""
+"""`python -m launcher up` (what `bin/podium up` runs) as a user sees it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from podium.stack import ROOT, Ports
+from launcher import ROOT, Ports
 from tests.integration.conftest import launcher_environ, stack_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -57,11 +57,11 @@ def still_running(pids: set[int]) -> set[int]:
 
 
 class Launcher:
-    """`python -m podium.stack up` in its own session, as a terminal would run it."""
+    """`python -m launcher up` in its own session, as a terminal would run it."""
 
     def __init__(self, environ: dict[str, str], run_dir: Path, env_file: Path):
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'podium.stack', 'up',
+            [sys.executable, '-m', 'launcher', 'up',
              '--run-dir', str(run_dir), '--env-file', str(env_file)],
             cwd=ROOT,
             env=environ,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from podium.stack import Ports, Stack, StackError
+from launcher import Ports, Stack, StackError
 from tests.integration.conftest import HTTP_TIMEOUT, SMALL_STACK, next_state, sse_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from twilio.rest import Client
 
-from podium.stack import Ports, Stack, StackError
+from launcher import Ports, Stack, StackError
 from tests.integration.conftest import HTTP_TIMEOUT, SMALL_STACK
 from tests.integration.test_redis_loss import JOIN_WAIT, join, view_shows, wait_until
 

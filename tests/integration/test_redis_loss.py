@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis
 
-from podium.stack import Ports, Stack, StackError
+from launcher import Ports, Stack, StackError
 from tests.integration.conftest import HTTP_TIMEOUT, SMALL_STACK, sse_events
 from tests.local_video.helpers import Signal
 
@@ -154,7 +154,12 @@ def test_redis_restarted_empty_mid_presentation(local_stack):
         assert down.headers['Retry-After']
         assert client.get('/api/healthz').status_code == 503
 
-        stack.process('redis').restart()  # `save ""`: it comes back empty
+        # Its append-only file would bring everything back; lose it, as a new
+        # disk would, so that only the rebuild can restore room state.
+        for item in (stack.run_dir / 'redis').rglob('*'):
+            if item.is_file():
+                item.unlink()
+        stack.process('redis').restart()
         back = time.monotonic()
 
         # The rebuild restores the presentation and its room from local_video.
@@ -203,7 +208,8 @@ def test_rebuild_command_restores_a_flushed_redis(local_stack):
         wait_until(lambda: view_shows(client, pid, 1), JOIN_WAIT, 'the joins')
 
         redis.Redis.from_url(stack.settings['PODIUM_REDIS_URL']).flushall()
-        env = {**stack.child_env(), 'PODIUM_RUN_DIR': str(stack.run_dir)}
+        # With the webhooks service's secrets only: the rebuild is its job.
+        env = {**stack.child_env('webhooks'), 'PODIUM_RUN_DIR': str(stack.run_dir)}
         done = subprocess.run(
             [sys.executable, '-m', 'podium.rebuild', '--env-file', '/dev/null'],
             env=env,
@@ -219,3 +225,26 @@ def test_rebuild_command_restores_a_flushed_redis(local_stack):
         assert view_shows(client, pid, 1)
         presenter.close()
         attendee.close()
+
+
+def test_redis_killed_keeps_what_was_written(local_stack):
+    """kill -9 of redis-server loses at most the last second (appendfsync everysec)."""
+    stack = local_stack
+    with httpx.Client(base_url=stack.url, timeout=HTTP_TIMEOUT) as client:
+        created = client.post('/api/presentations', json={'title': 'Kept on disk'})
+        assert created.status_code == 201, created.text
+        pid = created.json()['id']
+        time.sleep(1.5)  # past the one-second fsync window
+
+        stack.process('redis').kill()
+        stack.process('redis').restart()
+
+        state = wait_until(
+            lambda: (
+                (r := client.get(f'/live/presentations/{pid}')).status_code == 200
+                and r.json()
+            ),
+            JOIN_WAIT,
+            'the presentation after the restart',
+        )
+        assert state['title'] == 'Kept on disk'

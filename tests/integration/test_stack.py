@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from podium.config import SECRET_VARS, SERVICE_SECRETS
 from tests.conftest import TEST_ENV
 from tests.integration.conftest import (
     WEBHOOK_PATH,
@@ -256,3 +258,16 @@ def test_a_killed_service_can_be_restarted(stack, client):
     assert webhooks.pid != old_pid
     send(client, stack, calls.event('room-created'))
     assert view(client, presentation['id'])['room']['status'] == 'in-progress'
+
+
+def process_environment(pid: int) -> dict[str, str]:
+    raw = Path(f'/proc/{pid}/environ').read_bytes().split(b'\0')
+    return dict(item.decode().partition('=')[::2] for item in raw if b'=' in item)
+
+
+@pytest.mark.parametrize('service', ['web', 'token', 'webhooks', 'nginx', 'redis'])
+def test_each_running_process_holds_only_its_own_secrets(stack, service):
+    pid = stack.children[service].pid
+    assert pid, f'{service} is not running'
+    held = {name for name in SECRET_VARS if process_environment(pid).get(name)}
+    assert held == set(SERVICE_SECRETS.get(service, ())) & set(stack.settings)

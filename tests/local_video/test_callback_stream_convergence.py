@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podium.config import Config
+from podium.config import WebhooksConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
 from tests.local_video.helpers import Signal, make_token
@@ -82,9 +82,9 @@ def replay(callbacks: list[dict], room_sid: str, origin: str) -> tuple[dict, dic
     return view, state
 
 
-def webhooks_config(origin: str) -> Config:
+def webhooks_config(origin: str) -> WebhooksConfig:
     """Return the webhooks config whose public URL is where local_video posted."""
-    return Config.from_env({**TEST_ENV, 'PODIUM_PUBLIC_URL': origin})
+    return WebhooksConfig.from_env({**TEST_ENV, 'PODIUM_PUBLIC_URL': origin})
 
 
 def test_the_real_stream_converges_under_any_order_and_duplicates(captured, sink):

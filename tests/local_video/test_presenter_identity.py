@@ -11,7 +11,7 @@ import pytest
 
 from local_video.access_token import verify_token
 from local_video.errors import TwilioError
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from tests.conftest import TEST_ENV
 from token_service.tokens import issue_token
 
@@ -36,7 +36,7 @@ def _b64(data: dict) -> str:
 
 def test_the_token_service_presenter_token_is_accepted(lv_config):
     issued = issue_token(
-        Config.from_env(TEST_ENV), 'presenter', 'podium-x', time.time()
+        TokenServiceConfig.from_env(TEST_ENV), 'presenter', 'podium-x', time.time()
     )
     grant = verify(lv_config, issued.jwt)
     assert (grant.identity, grant.room) == ('presenter', 'podium-x')

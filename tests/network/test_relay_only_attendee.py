@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launcher import Ports, Stack, StackError
 from local_video.janus_config import detect_interface_ip
-from podium.stack import Ports, Stack, StackError
 from tests.browser.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from podium.stack import Ports, Stack, StackError
+from launcher import Ports, Stack, StackError
 from tests.browser.browser_support import wait_until
 from tests.integration.conftest import (
     HTTP_TIMEOUT,

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from podium.stack.coturn import render_coturn_conf
+from launcher.coturn import render_coturn_conf
 from tests.conftest import wait_for_port
 
 

@@ -1,4 +1,4 @@
-"""Config.from_env: defaults, required secrets and validation of every setting."""
+"""Each service's config: defaults, only its own secrets, every setting checked."""
 
 from __future__ import annotations
 
@@ -6,34 +6,43 @@ import pytest
 
 from podium.config import (
     DEFAULT_EMPTY_ROOM_TIMEOUT,
-    DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REDIS_URL,
     DEFAULT_ROOM_CHECK_INTERVAL,
     DEFAULT_TOKEN_TTL,
     DEFAULT_TWILIO_API_URL,
-    Config,
+    LOCAL_PARTICIPANTS_PER_CORE,
+    SECRET_VARS,
+    SERVICE_SECRETS,
+    TWILIO_MAX_PARTICIPANTS,
     ConfigError,
+    TokenServiceConfig,
+    WebConfig,
+    WebhooksConfig,
+    default_max_participants,
+    service_environment,
 )
 
+# The token service's own secrets; the Auth Token is not one of them.
 SECRETS = (
     'TWILIO_ACCOUNT_SID',
     'TWILIO_API_KEY_SID',
     'TWILIO_API_KEY_SECRET',
-    'TWILIO_AUTH_TOKEN',
+    'PODIUM_SECRET_KEY',
 )
+CONFIGS = {'web': WebConfig, 'token': TokenServiceConfig, 'webhooks': WebhooksConfig}
 
 
 def test_defaults(env):
     for name in ('PODIUM_PUBLIC_URL', 'PODIUM_REDIS_URL', 'PODIUM_VIDEO_BACKEND'):
         del env[name]
-    config = Config.from_env(env)
+    config = TokenServiceConfig.from_env(env)
     assert config.public_url == 'http://localhost:8080'
     assert config.redis_url == DEFAULT_REDIS_URL
     assert config.video_backend == 'twilio'
     assert config.video_api_url == DEFAULT_TWILIO_API_URL
     assert config.token_ttl == DEFAULT_TOKEN_TTL
     assert config.empty_room_timeout == DEFAULT_EMPTY_ROOM_TIMEOUT
-    assert config.max_participants == DEFAULT_MAX_PARTICIPANTS
+    assert config.max_participants == TWILIO_MAX_PARTICIPANTS
     assert config.room_check_interval == DEFAULT_ROOM_CHECK_INTERVAL
     assert config.signal_url == 'ws://localhost:8080/video/signal'
     assert config.status_callback_url == 'http://localhost:8080/webhooks/room-events'
@@ -52,7 +61,7 @@ def test_reads_every_setting(env):
             'PODIUM_ROOM_CHECK_INTERVAL': '30',
         }
     )
-    config = Config.from_env(env)
+    config = TokenServiceConfig.from_env(env)
     assert config.public_url == 'https://podium.example.org'
     assert config.redis_url == 'redis://127.0.0.1:7000/2'
     assert config.video_backend == 'local'
@@ -67,18 +76,20 @@ def test_reads_every_setting(env):
     assert config.account_sid == env['TWILIO_ACCOUNT_SID']
     assert config.api_key_sid == env['TWILIO_API_KEY_SID']
     assert config.api_key_secret == env['TWILIO_API_KEY_SECRET']
-    assert config.auth_token == env['TWILIO_AUTH_TOKEN']
+    assert not hasattr(config, 'auth_token')
 
 
 def test_explicit_signal_url_wins(env):
     env['PODIUM_SIGNAL_URL'] = 'wss://video.example.org/signal'
-    assert Config.from_env(env).signal_url == 'wss://video.example.org/signal'
+    assert (
+        TokenServiceConfig.from_env(env).signal_url == 'wss://video.example.org/signal'
+    )
 
 
 def test_reads_os_environ_by_default(env, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert Config.from_env().auth_token == env['TWILIO_AUTH_TOKEN']
+    assert TokenServiceConfig.from_env().secret_key == env['PODIUM_SECRET_KEY']
 
 
 @pytest.mark.parametrize('name', SECRETS)
@@ -89,7 +100,7 @@ def test_missing_secret_names_the_variable(env, name, value):
     else:
         env[name] = value
     with pytest.raises(ConfigError, match=name):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
 
 
 @pytest.mark.parametrize('backend', ['twilio', 'local'])
@@ -97,7 +108,7 @@ def test_missing_secret_message_fits_the_backend(env, backend):
     env['PODIUM_VIDEO_BACKEND'] = backend
     del env['TWILIO_API_KEY_SECRET']
     with pytest.raises(ConfigError) as info:
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
     hint = 'Twilio console' if backend == 'twilio' else 'bin/podium up'
     assert hint in str(info.value)
 
@@ -105,7 +116,7 @@ def test_missing_secret_message_fits_the_backend(env, backend):
 def test_secrets_are_not_in_repr(config):
     text = repr(config)
     assert config.api_key_secret not in text
-    assert config.auth_token not in text
+    assert config.secret_key not in text
     assert config.account_sid in text
 
 
@@ -124,7 +135,7 @@ def test_secrets_are_not_in_repr(config):
 def test_bad_public_url(env, url):
     env['PODIUM_PUBLIC_URL'] = url
     with pytest.raises(ConfigError, match='PODIUM_PUBLIC_URL'):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +156,7 @@ def test_bad_public_url(env, url):
 def test_bad_integer_names_the_variable(env, name, value):
     env[name] = value
     with pytest.raises(ConfigError, match=name):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
 
 
 @pytest.mark.parametrize(
@@ -160,17 +171,59 @@ def test_bad_integer_names_the_variable(env, name, value):
 )
 def test_integer_bounds_are_inclusive(env, name, value):
     env[name] = value
-    Config.from_env(env)
+    TokenServiceConfig.from_env(env)
 
 
 def test_local_backend_allows_more_participants(env):
     env['PODIUM_VIDEO_BACKEND'] = 'local'
     env['PODIUM_MAX_PARTICIPANTS'] = '500'
-    assert Config.from_env(env).max_participants == 500
+    assert TokenServiceConfig.from_env(env).max_participants == 500
 
 
 @pytest.mark.parametrize('backend', ['zoom', 'twilio-video', 'loc al'])
 def test_unknown_backend_is_rejected(env, backend):
     env['PODIUM_VIDEO_BACKEND'] = backend
     with pytest.raises(ConfigError, match='PODIUM_VIDEO_BACKEND'):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
+
+
+def test_local_default_room_size_scales_with_cores(env):
+    env['PODIUM_VIDEO_BACKEND'] = 'local'
+    assert TokenServiceConfig.from_env(env).max_participants == (
+        default_max_participants('local')
+    )
+    assert default_max_participants('local', cpus=2) == 2 * LOCAL_PARTICIPANTS_PER_CORE
+    assert default_max_participants('local', cpus=2) > TWILIO_MAX_PARTICIPANTS
+    assert default_max_participants('twilio', cpus=64) == TWILIO_MAX_PARTICIPANTS
+
+
+@pytest.mark.parametrize('service', sorted(CONFIGS))
+def test_each_service_starts_with_exactly_its_settings(env, service):
+    env['PODIUM_TURN_SECRET'] = 'turn-secret-0123456789'
+    own = service_environment(service, env)
+    assert set(own) & set(SECRET_VARS) == set(SERVICE_SECRETS[service])
+    CONFIGS[service].from_env(own)
+
+
+@pytest.mark.parametrize(
+    ('service', 'name'),
+    [(s, n) for s in sorted(CONFIGS) for n in SERVICE_SECRETS[s]
+     if n != 'PODIUM_TURN_SECRET'],
+)  # fmt: skip
+def test_each_service_refuses_to_start_without_one_of_its_secrets(env, service, name):
+    own = service_environment(service, env)
+    del own[name]
+    with pytest.raises(ConfigError, match=name):
+        CONFIGS[service].from_env(own)
+
+
+def test_the_web_service_holds_no_secret(env):
+    config = WebConfig.from_env(service_environment('web', env))
+    values = set(vars(config).values())
+    assert not values & {env[name] for name in SECRET_VARS if name in env}
+
+
+def test_webhooks_never_hold_the_presenter_key_secret(env):
+    config = WebhooksConfig.from_env(service_environment('webhooks', env))
+    assert env['PODIUM_SECRET_KEY'] not in set(vars(config).values())
+    assert config.auth_token == env['TWILIO_AUTH_TOKEN']

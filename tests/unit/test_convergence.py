@@ -16,7 +16,7 @@ from falcon import testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podium.config import Config
+from podium.config import WebhooksConfig
 from podium.room_state import RoomEvent
 from podium.store import Store
 from tests.conftest import TEST_ENV
@@ -191,7 +191,7 @@ def form_of(event: RoomEvent) -> dict[str, str]:
 @given(deliveries(max_duplicates=4))
 def test_http_endpoint_converges_whatever_the_delivery_order(delivery):
     log, arrived = delivery
-    config = Config.from_env(TEST_ENV)
+    config = WebhooksConfig.from_env(TEST_ENV)
     store = fresh_store()
     client = testing.TestClient(create_app(config, store=store))
     for event in arrived:

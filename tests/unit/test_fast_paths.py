@@ -19,6 +19,13 @@ from podium.store import Store, participant_key, rate_limit_key, room_key
 from tests.unit.test_signatures import event_form, twilio_signature
 from tests.unit.test_store import PRESENTATION, ROOM, attendee, seed
 
+
+@pytest.fixture
+def config(webhooks_config):
+    """This module's service config stands in for the token service's."""
+    return webhooks_config
+
+
 pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
 
 

@@ -19,6 +19,13 @@ from tests.unit.test_signatures import twilio_signature
 from tests.unit.test_webhooks import ATTENDEE, PRESENTER, TOKEN, URL, callback, seed
 from webhooks.app import create_app
 
+
+@pytest.fixture
+def config(webhooks_config):
+    """This module's service config stands in for the token service's."""
+    return webhooks_config
+
+
 EXAMPLES = 1200
 
 field_text = st.text(

@@ -12,11 +12,11 @@ from webhooks.app import create_app as webhooks_app
 
 
 @pytest.fixture(params=['token', 'webhooks'])
-def client(request, config, store):
+def client(request, config, webhooks_config, store):
     if request.param == 'token':
         app = token_app(config, store=store, rooms=FakeRooms(), clock=FakeClock())
     else:
-        app = webhooks_app(config, store=store)
+        app = webhooks_app(webhooks_config, store=store)
     return falcon.testing.TestClient(app)
 
 

@@ -8,7 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from podium.config import Config
+from podium.config import TokenServiceConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
 from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response
@@ -31,7 +31,7 @@ def fuzz_app():
         }
     )
     return create_app(
-        Config.from_env(TEST_ENV),
+        TokenServiceConfig.from_env(TEST_ENV),
         store=store,
         rooms=FakeRooms(),
         clock=FakeClock(),

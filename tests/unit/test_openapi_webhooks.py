@@ -12,7 +12,7 @@ import falcon.testing
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from podium.config import WEBHOOK_PATH, Config
+from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
 from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response
@@ -20,7 +20,7 @@ from tests.unit.test_signatures import twilio_signature
 from webhooks.app import create_app
 from webhooks.openapi import OPENAPI_PATH
 
-CONFIG = Config.from_env(TEST_ENV)
+CONFIG = WebhooksConfig.from_env(TEST_ENV)
 
 
 def fuzz_app():

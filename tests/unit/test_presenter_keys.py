@@ -10,8 +10,8 @@ import stat
 import falcon.testing
 import pytest
 
-from podium.config import Config, ConfigError
-from podium.stack.settings import StackError, persistent_secret_key
+from launcher.settings import StackError, persistent_secret_key
+from podium.config import ConfigError, TokenServiceConfig
 from token_service.access import key_matches, presenter_key
 from token_service.app import create_app
 
@@ -48,13 +48,13 @@ def test_anything_but_the_key_is_refused(config, key):
 def test_secret_key_is_required(env):
     del env['PODIUM_SECRET_KEY']
     with pytest.raises(ConfigError, match='PODIUM_SECRET_KEY'):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
 
 
 def test_secret_key_must_be_long(env):
     env['PODIUM_SECRET_KEY'] = 'short'
     with pytest.raises(ConfigError, match='PODIUM_SECRET_KEY.*at least 32'):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)
 
 
 def test_secret_key_is_not_in_repr(config):

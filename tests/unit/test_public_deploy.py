@@ -6,11 +6,11 @@ import re
 
 import pytest
 
+from launcher import Ports, Stack, StackError
+from launcher.coturn import render_coturn_conf
+from launcher.nginx import render_nginx_site, render_template
 from local_video import config as local_video_config
 from local_video.janus_config import write_config
-from podium.stack import Ports, Stack, StackError
-from podium.stack.coturn import render_coturn_conf
-from podium.stack.nginx import render_nginx_site, render_template
 
 TLS = {
     'PODIUM_TLS_CERT': '/etc/letsencrypt/live/podium.example.org/fullchain.pem',

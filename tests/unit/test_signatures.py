@@ -12,8 +12,15 @@ import pytest
 from falcon import testing
 from twilio.request_validator import RequestValidator
 
-from podium.config import Config
+from podium.config import WebhooksConfig
 from webhooks.app import create_app
+
+
+@pytest.fixture
+def config(webhooks_config):
+    """This module's service config stands in for the token service's."""
+    return webhooks_config
+
 
 TOKEN = 'test-auth-token-not-real'
 PATH = '/webhooks/room-events'
@@ -183,7 +190,7 @@ def test_works_behind_a_tls_proxy(env, store):
     # nginx forwards to http://127.0.0.1:8003 while Twilio signed the public https URL.
     env['PODIUM_PUBLIC_URL'] = 'https://podium.example.org'
     store.create_presentation({'id': 'abc', 'title': 'Talk'})
-    client = testing.TestClient(create_app(Config.from_env(env), store=store))
+    client = testing.TestClient(create_app(WebhooksConfig.from_env(env), store=store))
     form = event_form()
     signature = twilio_signature(TOKEN, 'https://podium.example.org' + PATH, form)
     result = post(

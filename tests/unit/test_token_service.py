@@ -341,10 +341,12 @@ def test_token_for_an_ended_presentation_is_410(client, store, rooms):
 
 def test_local_backend_token_carries_the_signal_url(env, store, rooms, clock):
     env.update(PODIUM_VIDEO_BACKEND='local', PODIUM_SIGNAL_URL='ws://127.0.0.1:9/sig')
-    from podium.config import Config
+    from podium.config import TokenServiceConfig
 
     client = falcon.testing.TestClient(
-        create_app(Config.from_env(env), store=store, rooms=rooms, clock=clock)
+        create_app(
+            TokenServiceConfig.from_env(env), store=store, rooms=rooms, clock=clock
+        )
     )
 
     body = token(client, create(client)).json

@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from podium.config import Config, ConfigError
+from podium.config import ConfigError, TokenServiceConfig
 from podium.turn import ice_servers, turn_credentials
 
 SECRET = 'shared-turn-secret-0123456789'
@@ -25,7 +25,7 @@ def test_turn_credentials_follow_the_turn_rest_api_scheme():
 
 
 def test_no_ice_servers_unless_configured(env):
-    assert ice_servers(Config.from_env(env), 'presenter', 1000.0) == []
+    assert ice_servers(TokenServiceConfig.from_env(env), 'presenter', 1000.0) == []
 
 
 def test_ice_servers_carry_stun_and_expiring_turn_credentials(env):
@@ -36,7 +36,7 @@ def test_ice_servers_carry_stun_and_expiring_turn_credentials(env):
         PODIUM_TURN_SECRET=SECRET,
         PODIUM_TURN_TTL='3600',
     )
-    config = Config.from_env(env)
+    config = TokenServiceConfig.from_env(env)
     assert 'SECRET' not in repr(config) and SECRET not in repr(config)
     stun, turn = ice_servers(config, 'presenter', 1000.9)
     assert stun == {'urls': ['stun:turn.example.org:3478']}
@@ -53,7 +53,7 @@ def test_turn_ttl_defaults_to_the_token_ttl(env):
         PODIUM_TURN_URLS='turn:t.example.org', PODIUM_TURN_SECRET=SECRET,
         PODIUM_TOKEN_TTL='7200',
     )  # fmt: skip
-    assert Config.from_env(env).turn_ttl == 7200
+    assert TokenServiceConfig.from_env(env).turn_ttl == 7200
 
 
 @pytest.mark.parametrize(
@@ -80,4 +80,4 @@ def test_turn_ttl_defaults_to_the_token_ttl(env):
 def test_bad_ice_settings_name_the_variable(env, settings, message):
     env.update(settings)
     with pytest.raises(ConfigError, match=message):
-        Config.from_env(env)
+        TokenServiceConfig.from_env(env)

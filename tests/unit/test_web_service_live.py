@@ -12,6 +12,13 @@ from web_service.app import create_app
 from web_service.changes import ChangeHub
 from web_service.live import Disconnect, PresentationEvents
 
+
+@pytest.fixture
+def config(web_config):
+    """This module's service config stands in for the token service's."""
+    return web_config
+
+
 WAIT = 5.0  # seconds a test waits for something that should come at once
 
 

@@ -16,7 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from podium.config import Config
+from podium.config import WebConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
 from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response
@@ -24,7 +24,7 @@ from web_service.app import create_app
 from web_service.changes import ChangeHub
 from web_service.openapi import OPENAPI_PATH
 
-CONFIG = Config.from_env(TEST_ENV)
+CONFIG = WebConfig.from_env(TEST_ENV)
 PAGE_PATHS = (
     '/',
     '/presentations/{presentation_id}',

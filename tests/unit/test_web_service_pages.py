@@ -6,9 +6,16 @@ import falcon
 import falcon.testing
 import pytest
 
-from podium.config import Config
+from podium.config import WebConfig
 from web_service.app import create_app
 from web_service.changes import ChangeHub
+
+
+@pytest.fixture
+def config(web_config):
+    """This module's service config stands in for the token service's."""
+    return web_config
+
 
 HOSTILE_TITLE = '</title><script>alert("x")</script> & co'
 
@@ -107,7 +114,7 @@ def test_presenter_page_has_the_elements_browser_tests_use(client, presentation)
 def test_pages_load_only_their_backends_video_library(
     env, store, presentation, backend
 ):
-    config = Config.from_env({**env, 'PODIUM_VIDEO_BACKEND': backend})
+    config = WebConfig.from_env({**env, 'PODIUM_VIDEO_BACKEND': backend})
     text = make_client(config, store).simulate_get('/presentations/p1/present').text
     twilio = '<script src="/static/vendor/twilio-video.min.js"></script>'
     local = '<script type="module" src="/static/js/local-video.js"></script>'

@@ -18,6 +18,13 @@ from podium.store import CHANGES_CHANNEL, Store
 from tests.unit.test_signatures import twilio_signature
 from webhooks.app import create_app
 
+
+@pytest.fixture
+def config(webhooks_config):
+    """This module's service config stands in for the token service's."""
+    return webhooks_config
+
+
 TOKEN = 'test-auth-token-not-real'
 URL = 'http://podium.test/webhooks/room-events'
 PRESENTATION = 'abc'

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from podium.stack.nginx import nginx_argv, write_nginx_files
-from podium.stack.processes import (
+from launcher.nginx import nginx_argv, write_nginx_files
+from launcher.processes import (
     STARTUP_TIMEOUT,
     Child,
     Output,
@@ -21,7 +21,7 @@ from podium.stack.processes import (
     redis_ok,
     wait_all_healthy,
 )
-from podium.stack.settings import (
+from launcher.settings import (
     DEFAULT_STACK_GRACEFUL_TIMEOUT,
     DEPLOY_DIR,
     EXIT_CONFIG,
@@ -36,6 +36,7 @@ from podium.stack.settings import (
     resolve_backend,
     tls_files,
 )
+from podium.config import service_environment
 
 GUNICORN_DIR = DEPLOY_DIR / 'gunicorn'
 
@@ -127,17 +128,24 @@ class Stack:
 
     # Building the children.
 
-    def child_env(self) -> dict[str, str]:
+    def child_env(self, service: str | None = None) -> dict[str, str]:
+        """Return a child's environment: the stack's settings, less others' secrets.
+
+        `service` (a key of podium.config.SERVICE_SECRETS) gets only its own
+        secrets; redis-server and nginx (None) get none at all.
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
-        env.update(self.settings)
+        env.update(service_environment(service or 'web', self.settings))
         env['PYTHONUNBUFFERED'] = '1'
         return env
 
-    def _child(self, name, argv, health, **options) -> Child:
+    def _child(
+        self, name, argv, health, service: str | None = None, **options
+    ) -> Child:
         return Child(
             name,
             argv,
-            env=self.child_env(),
+            env=self.child_env(service),
             cwd=self.root,
             health=health,
             log_path=self.run_dir / 'logs' / f'{name}.log',
@@ -151,7 +159,7 @@ class Stack:
         argv = [sys.executable, '-m', 'gunicorn', '-c', str(GUNICORN_DIR / conf), app]
         graceful = int(self.settings['PODIUM_GRACEFUL_TIMEOUT'])
         return self._child(
-            name, argv, http_ok(port, health), stop_timeout=graceful + 10
+            name, argv, http_ok(port, health), service=name, stop_timeout=graceful + 10
         )
 
     def _write_redis_conf(self) -> Path:
@@ -162,10 +170,14 @@ class Stack:
             f'port {self.ports.redis}',
             'bind 127.0.0.1',
             'protected-mode yes',
-            # Room state is rebuilt from callbacks and the Rooms API; a dev
-            # restart may lose it, so no disk writes.
+            # Questions, votes, hands and polls exist nowhere else: every write
+            # goes to the append-only file, flushed each second, so a kill -9
+            # of redis-server loses at most the last second. Room state could
+            # be rebuilt from the Rooms API, but rides along.
+            'appendonly yes',
+            'appendfsync everysec',
+            'appendfilename "podium.aof"',
             'save ""',
-            'appendonly no',
             f'dir {data}',
             'loglevel notice',
             'logfile ""',
@@ -222,6 +234,7 @@ class Stack:
                     'local_video',
                     [sys.executable, '-m', 'local_video'],
                     http_ok(ports.local_video, '/video/healthz'),
+                    service='local_video',
                 )
             )
         conf = self._write_nginx_conf()

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from podium.stack.nginx import NGINX_TEMPLATE, render_nginx_site, render_template
-from podium.stack.settings import (
+from launcher.nginx import NGINX_TEMPLATE, render_nginx_site, render_template
+from launcher.settings import (
     EXIT_CONFIG,
     TWILIO_VARS,
     Ports,
     StackError,
     clean_settings,
-    gather_settings,
     resolve_backend,
 )
-from podium.stack.supervisor import Stack
+from launcher.supervisor import Stack
+from podium.config import SECRET_VARS, SERVICE_SECRETS, gather_settings
 from tests.conftest import TEST_ENV
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_no_twilio_variable_means_local_backend_with_fresh_credentials():
@@ -153,8 +156,44 @@ def test_children_never_inherit_the_shells_podium_settings(tmp_path, monkeypatch
     monkeypatch.setenv('PODIUM_SOMETHING_ELSE', 'from-the-shell')
     stack = Stack(TEST_ENV, tmp_path, Ports.free())
 
-    env = stack.child_env()
+    env = stack.child_env('webhooks')
 
     assert env['TWILIO_AUTH_TOKEN'] == TEST_ENV['TWILIO_AUTH_TOKEN']
     assert 'PODIUM_SOMETHING_ELSE' not in env
     assert env['PATH']
+
+
+@pytest.mark.parametrize('service', ['web', 'token', 'webhooks', 'local_video', None])
+def test_each_child_gets_only_its_own_secrets(tmp_path, service):
+    stack = Stack({**TEST_ENV, 'PODIUM_VIDEO_BACKEND': 'local'}, tmp_path)
+    env = stack.child_env(service)
+    given = {name for name in SECRET_VARS if name in env}
+    assert given == set(SERVICE_SECRETS[service or 'web']) & set(stack.settings)
+    if service in (None, 'web'):
+        assert not given
+
+
+def test_split_settings_gives_each_unit_only_its_secrets(tmp_path):
+    from launcher.__main__ import main
+
+    source = tmp_path / 'all.env'
+    source.write_text(''.join(f'{k}={v}\n' for k, v in TEST_ENV.items()))
+    out = tmp_path / 'etc'
+    assert main(['split-settings', '--env-file', str(source), '--out', str(out)]) == 0
+    public = gather_settings(out / 'podium.env', {})
+    assert not set(public) & set(SECRET_VARS)
+    assert public['PODIUM_PUBLIC_URL'] == TEST_ENV['PODIUM_PUBLIC_URL']
+    assert (out / 'podium.env').stat().st_mode & 0o777 == 0o644
+    for service, name in [
+        ('token', 'token.env'),
+        ('webhooks', 'webhooks.env'),
+        ('local_video', 'local-video.env'),
+    ]:
+        secrets_file = out / name
+        assert secrets_file.stat().st_mode & 0o777 == 0o640
+        given = gather_settings(secrets_file, {})
+        assert set(given) == set(SERVICE_SECRETS[service]) & set(TEST_ENV)
+        unit = ROOT_DIR / 'deploy' / 'systemd' / f'podium-{name[:-4]}.service'
+        assert f'EnvironmentFile=/etc/podium/{name}' in unit.read_text()
+    web_unit = (ROOT_DIR / 'deploy' / 'systemd' / 'podium-web.service').read_text()
+    assert web_unit.count('EnvironmentFile=') == 1

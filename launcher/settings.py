@@ -14,11 +14,13 @@ from urllib.parse import urlsplit, urlunsplit
 from podium.config import (
     DEFAULT_REDIS_URL,
     MIN_SECRET_KEY_LENGTH,
-    Config,
     ConfigError,
+    TokenServiceConfig,
+    WebConfig,
+    WebhooksConfig,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_DIR = ROOT / 'deploy'
 DEFAULT_RUN_DIR = ROOT / '.run'
 DEFAULT_ENV_FILE = ROOT / '.env'
@@ -261,26 +263,8 @@ def resolve_backend(env: Mapping[str, str], local_video_port: int) -> dict[str, 
     # one that is set is checked like every other setting.
     checked.setdefault('PODIUM_SECRET_KEY', 'k' * MIN_SECRET_KEY_LENGTH)
     try:
-        Config.from_env(checked)
+        for config in (WebConfig, TokenServiceConfig, WebhooksConfig):
+            config.from_env(checked)
     except ConfigError as ex:
         raise StackError(str(ex), EXIT_CONFIG) from None
-    return settings
-
-
-def read_env_file(path: Path | None) -> dict[str, str]:
-    """Return the KEY=VALUE pairs of a .env file; none if it does not exist."""
-    if path is None or not path.is_file():
-        return {}
-    from dotenv import dotenv_values
-
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
-
-
-def gather_settings(
-    env_file: Path | None = DEFAULT_ENV_FILE, environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Return .env's settings overlaid with the environment's (the environment wins)."""
-    environ = os.environ if environ is None else environ
-    settings = read_env_file(env_file)
-    settings.update(environ)
     return settings

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from podium.stack.settings import StackError
+from launcher.settings import StackError
 
 STARTUP_TIMEOUT = 30.0
 POLL_INTERVAL = 0.05

@@ -11,9 +11,9 @@ import ipaddress
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from launcher.nginx import render_template
+from launcher.settings import DEPLOY_DIR, EXIT_CONFIG, StackError
 from podium.config import DEFAULT_PUBLIC_URL, MIN_TURN_SECRET_LENGTH
-from podium.stack.nginx import render_template
-from podium.stack.settings import DEPLOY_DIR, EXIT_CONFIG, StackError
 
 COTURN_TEMPLATE = DEPLOY_DIR / 'coturn' / 'turnserver.conf.template'
 COTURN_DEFAULTS = {

@@ -1,4 +1,4 @@
-"""Command line of the dev stack: `python -m podium.stack up`.
+"""Command line of the dev stack: `python -m launcher up`.
 
 This is the supervisor behind `bin/podium up` and the integration tests' fixture
 (the same code, so the tests exercise what developers run). It starts a private
@@ -8,12 +8,12 @@ and nginx with `deploy/nginx/podium.conf.template` rendered into the run directo
 Every child runs in its own process group and session, so a Ctrl-C reaches only
 the supervisor, which then stops the children in order.
 
-    python -m podium.stack up [--run-dir DIR] [--env-file FILE]
-    python -m podium.stack render-nginx [--env-file FILE] > podium.conf
-    python -m podium.stack render-coturn [--env-file FILE] > /etc/turnserver.conf
-    python -m podium.stack nginx [--run-dir DIR]      (nginx alone, for the Procfile)
-    python -m podium.stack local-credentials >> /etc/podium/podium.env
-    python -m podium.stack secret-key >> /etc/podium/podium.env
+    python -m launcher up [--run-dir DIR] [--env-file FILE]
+    python -m launcher render-nginx [--env-file FILE] > podium.conf
+    python -m launcher render-coturn [--env-file FILE] > /etc/turnserver.conf
+    python -m launcher nginx [--run-dir DIR]      (nginx alone, for the Procfile)
+    python -m launcher local-credentials >> /etc/podium/podium.env
+    python -m launcher secret-key >> /etc/podium/podium.env
 """
 
 from __future__ import annotations
@@ -26,20 +26,26 @@ import sys
 import threading
 from pathlib import Path
 
-from podium.stack.coturn import render_coturn_conf
-from podium.stack.nginx import nginx_argv, render_nginx_site, write_nginx_files
-from podium.stack.processes import TerminalOutput, describe_death
-from podium.stack.settings import (
+from launcher.coturn import render_coturn_conf
+from launcher.nginx import nginx_argv, render_nginx_site, write_nginx_files
+from launcher.processes import TerminalOutput, describe_death
+from launcher.settings import (
     DEFAULT_ENV_FILE,
     DEFAULT_RUN_DIR,
+    EXIT_CONFIG,
     EXIT_FAILED,
     Ports,
     StackError,
     clean_settings,
-    gather_settings,
     local_credentials,
 )
-from podium.stack.supervisor import Stack
+from launcher.supervisor import Stack
+from podium.config import (
+    SECRET_VARS,
+    SERVICE_SECRETS,
+    gather_settings,
+    read_env_file,
+)
 
 
 def say(message: str) -> None:
@@ -131,9 +137,49 @@ def cmd_secret_key(args: argparse.Namespace) -> int:
     return 0
 
 
+# systemd unit -> the secrets file it reads (deploy/systemd/*.service).
+SECRET_FILES = {
+    'token': 'token.env',
+    'webhooks': 'webhooks.env',
+    'local_video': 'local-video.env',
+}
+PUBLIC_FILE = 'podium.env'
+
+
+def cmd_split_settings(args: argparse.Namespace) -> int:
+    """Write podium.env (public settings) and one secrets file per service.
+
+    Each systemd unit reads podium.env and only its own secrets file, so the web
+    service never holds a secret and webhooks never the presenter-key secret.
+    """
+    settings = clean_settings(read_env_file(args.env_file))
+    if not settings:
+        say(f'{args.env_file} holds no settings: nothing to split.')
+        return EXIT_CONFIG
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    files = {PUBLIC_FILE: {k: v for k, v in settings.items() if k not in SECRET_VARS}}
+    for service, name in SECRET_FILES.items():
+        files[name] = {
+            k: v for k, v in settings.items() if k in SERVICE_SECRETS[service]
+        }
+    for name, values in files.items():
+        path = out / name
+        mode = 0o644 if name == PUBLIC_FILE else 0o640
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(
+                f'# Written by python -m launcher split-settings from {args.env_file}\n'
+            )
+            handle.writelines(f'{k}={v}\n' for k, v in sorted(values.items()))
+        say(f'wrote {path} ({len(values)} settings, mode {mode:o})')
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog='python -m podium.stack',
+        prog='python -m launcher',
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -159,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         'secret-key', help='print a new PODIUM_SECRET_KEY line for a settings file'
     )
     secret.set_defaults(run=cmd_secret_key)
+    split = commands.add_parser(
+        'split-settings',
+        help='write podium.env and one secrets file per service (systemd units)',
+    )
+    split.add_argument('--out', type=Path, default=Path('/etc/podium'))
+    split.set_defaults(run=cmd_split_settings)
     for sub in (up, nginx):
         sub.add_argument(
             '--run-dir',
@@ -166,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             default=DEFAULT_RUN_DIR,
             help='where logs, redis data and nginx files go (default .run/)',
         )
-    for sub in (up, render, coturn, nginx):
+    for sub in (up, render, coturn, nginx, split):
         sub.add_argument(
             '--env-file',
             type=Path,

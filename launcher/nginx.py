@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from podium.stack.settings import (
+from launcher.settings import (
     DEPLOY_DIR,
     EXIT_CONFIG,
     Ports,
@@ -99,7 +99,7 @@ def nginx_main_conf(nginx_dir: Path) -> str:
             user = f'user nobody {group};'
         user = user or 'user nobody;'
     tmp = nginx_dir / 'tmp'
-    return f"""# Written by podium.stack for one run; see deploy/nginx/ for production.
+    return f"""# Written by launcher for one run; see deploy/nginx/ for production.
 {user}
 worker_processes 1;
 pid {nginx_dir / 'nginx.pid'};

@@ -1,4 +1,4 @@
-"""Run all of Podium on one machine: `python -m podium.stack up`.
+"""Run all of Podium on one machine: `python -m launcher up`.
 
 The supervisor behind `bin/podium up` and the integration tests' fixture (the same
 code, so the tests exercise what developers run): a private redis-server, the
@@ -13,8 +13,8 @@ when no Twilio account is configured, and nginx with
 - `__main__`   the command line (`up`, `render-nginx`, `nginx`, `local-credentials`)
 """
 
-from podium.stack.processes import Child, TerminalOutput
-from podium.stack.settings import (
+from launcher.processes import Child, TerminalOutput
+from launcher.settings import (
     EXIT_CONFIG,
     EXIT_FAILED,
     OWN_PREFIXES,
@@ -22,10 +22,10 @@ from podium.stack.settings import (
     TWILIO_VARS,
     Ports,
     StackError,
-    gather_settings,
     resolve_backend,
 )
-from podium.stack.supervisor import Stack
+from launcher.supervisor import Stack
+from podium.config import gather_settings
 
 __all__ = [
     'EXIT_CONFIG',
