@@ -20,6 +20,7 @@ its own stops with a message naming the missing variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -68,6 +69,12 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
     # local_video plays Twilio: it checks the API key and signs with the Auth Token.
     'local_video': (*TWILIO_API_KEY_VARS, 'TWILIO_AUTH_TOKEN'),
 }
+
+
+DEFAULT_FRAME_ANCESTORS = ("'none'",)
+# An origin another site embeds Podium from: http(s), optional `*.` wildcard and port.
+EMBEDDER = re.compile(r'https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?/?')
+CSP_KEYWORDS = {'none': "'none'", 'self': "'self'"}
 
 
 class ConfigError(Exception):
@@ -184,18 +191,49 @@ class WebConfig:
     redis_url: str
     video_backend: str
     signal_url: str
+    # CSP frame-ancestors sources: who may show Podium's pages in a frame.
+    frame_ancestors: tuple[str, ...] = DEFAULT_FRAME_ANCESTORS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
         """Build it from environment variables (default: `os.environ`)."""
         read = _Reader(environ)
         public_url = read.public_url()
+        raw_ancestors = read.get('PODIUM_FRAME_ANCESTORS')
         return cls(
             public_url=public_url,
             redis_url=read.get('PODIUM_REDIS_URL', DEFAULT_REDIS_URL),
             video_backend=read.backend(),
             signal_url=read.signal_url(public_url),
+            frame_ancestors=(
+                frame_ancestors(raw_ancestors)
+                if raw_ancestors
+                else DEFAULT_FRAME_ANCESTORS
+            ),
         )
+
+
+def frame_ancestors(raw: str) -> tuple[str, ...]:
+    """Return the frame-ancestors sources in `raw` (comma- or space-separated)."""
+    sources = []
+    for item in raw.replace(',', ' ').split():
+        keyword = CSP_KEYWORDS.get(item.strip("'").lower())
+        if keyword:
+            sources.append(keyword)
+        elif EMBEDDER.fullmatch(item.lower()):
+            sources.append(item.lower().rstrip('/'))
+        else:
+            raise ConfigError(
+                'PODIUM_FRAME_ANCESTORS must list origins allowed to embed Podium '
+                "(https://intranet.example.org, https://*.example.org), 'self' or "
+                f"'none', separated by spaces or commas; got {item!r}"
+            )
+    if "'none'" in sources and len(sources) > 1:
+        raise ConfigError(
+            "PODIUM_FRAME_ANCESTORS: 'none' cannot be combined with other sources; "
+            f'got {raw!r}'
+        )
+    return tuple(sources)
 
 
 @dataclass(frozen=True)

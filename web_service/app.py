@@ -27,6 +27,7 @@ from web_service.live import (
 )
 from web_service.openapi import OPENAPI_PATH, OpenApiDocument
 from web_service.pages import Home, PresentationPage, Templates, render_not_found
+from web_service.security import SecurityHeaders, content_security_policy
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,12 @@ class OnlyPlainGets:
             raise falcon.HTTPMethodNotAllowed(['GET', 'HEAD'])
 
 
-class ResponseHeaders:
-    """Revalidate static files (a new release is never stale); harden every response."""
+class RevalidateStatic:
+    """Revalidate static files on each load, so a new release is never stale."""
 
     async def process_response(self, req, resp, resource, req_succeeded) -> None:
         if req.path.startswith('/static/') and not resp.get_header('Cache-Control'):
             resp.cache_control = ['no-cache']
-        resp.set_header('X-Content-Type-Options', 'nosniff')
-        resp.set_header('Referrer-Policy', 'same-origin')
 
 
 class Lifespan:
@@ -132,7 +131,10 @@ def create_app(
         )
 
     templates = Templates()
-    app = App(middleware=[Lifespan(changes), OnlyPlainGets(), ResponseHeaders()])
+    headers = SecurityHeaders(content_security_policy(config))
+    app = App(
+        middleware=[Lifespan(changes), OnlyPlainGets(), RevalidateStatic(), headers]
+    )
     app.set_error_serializer(serialize_error)
     app.add_route('/', Home(templates))
     page = PresentationPage(templates, read_presentation, config.video_backend)
