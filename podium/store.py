@@ -718,7 +718,7 @@ return {'ok'}
 _POLL_VOTE = (
     _AUDIENCE_PRELUDE
     + """
-local poll = redis.call('HMGET', KEYS[4], 'state', 'option_count')
+local poll = redis.call('HMGET', KEYS[4], 'state', 'option_count', 'visibility')
 if not poll[1] then return {'no-poll'} end
 if poll[1] ~= 'open' then return {'not-open', poll[1]} end
 if tonumber(ARGV[9]) >= tonumber(poll[2]) then return {'option', poll[2]} end
@@ -731,7 +731,7 @@ if old ~= ARGV[9] then
   redis.call('EXPIRE', KEYS[6], ARGV[4])
   bump()
 end
-return {'ok', redis.call('HGETALL', KEYS[6])}
+return {'ok', redis.call('HGETALL', KEYS[6]), poll[3], poll[2]}
 """
 )
 
@@ -753,6 +753,18 @@ if #ARGV >= 12 then
 end
 if ARGV[11] ~= '\\0' then redis.call('HSET', KEYS[1], ARGV[10], ARGV[11]) end
 bump()
+return {'ok'}
+"""
+)
+
+# ARGV[8] '1' moderated, '0' not
+_SET_MODERATED = (
+    _AUDIENCE_PRELUDE
+    + """
+if redis.call('HGET', KEYS[1], 'moderated') ~= ARGV[8] then
+  redis.call('HSET', KEYS[1], 'moderated', ARGV[8])
+  bump()
+end
 return {'ok'}
 """
 )
@@ -833,6 +845,12 @@ class AudienceStore:
         self._poll_vote = client.register_script(_POLL_VOTE)
         self._change = client.register_script(_CHANGE)
         self._read_audience = client.register_script(_READ_AUDIENCE)
+        self._set_moderated = client.register_script(_SET_MODERATED)
+
+    @property
+    def base(self) -> Store:
+        """The presentations and room state this audience data belongs to."""
+        return self._store
 
     def _audience_write(
         self,
@@ -1031,7 +1049,8 @@ class AudienceStore:
         now: float,
         counted: tuple[str, str, int, int] | None,
     ) -> AudienceOutcome:
-        """Cast or change a ballot; result (tallies as flat pairs,)."""
+        """Cast or change a ballot; result (tallies as flat pairs, visibility,
+        option count)."""
         return self._audience_write(
             self._poll_vote,
             presentation_id,
@@ -1080,6 +1099,20 @@ class AudienceStore:
                 '\0' if new_value is None else new_value,
                 *pairs,
             ],
+        )
+
+    def set_moderated(
+        self, presentation_id: str, moderated: bool, *, now: float
+    ) -> AudienceOutcome:
+        """Switch moderated mode (new questions wait for the presenter's approval)."""
+        return self._audience_write(
+            self._set_moderated,
+            presentation_id,
+            'questions',
+            now,
+            None,
+            [],
+            ['1' if moderated else '0'],
         )
 
     def get_record(self, key: str) -> dict[str, str]:
