@@ -137,12 +137,16 @@ def _earliest(current: int | None, candidate: int) -> int:
 
 def merge_room(record: dict | None, event: RoomEvent) -> dict:
     """Return the room record after `event` (a room-created or room-ended)."""
-    new = dict(record) if record else {
-        'sid': event.room_sid,
-        'name': event.room_name,
-        'created_at': None,
-        'ended_at': None,
-    }
+    new = (
+        dict(record)
+        if record
+        else {
+            'sid': event.room_sid,
+            'name': event.room_name,
+            'created_at': None,
+            'ended_at': None,
+        }
+    )
     if event.name == 'room-created':
         new['created_at'] = _earliest(new['created_at'], event.timestamp)
     elif event.name == 'room-ended':
@@ -152,14 +156,18 @@ def merge_room(record: dict | None, event: RoomEvent) -> dict:
 
 def merge_participant(record: dict | None, event: RoomEvent) -> dict:
     """Return the participant record after a participant or track event."""
-    new = dict(record) if record else {
-        'sid': event.participant_sid,
-        'identity': event.identity,
-        'room_sid': event.room_sid,
-        'connected_at': None,
-        'disconnected_at': None,
-        'tracks': {},
-    }
+    new = (
+        dict(record)
+        if record
+        else {
+            'sid': event.participant_sid,
+            'identity': event.identity,
+            'room_sid': event.room_sid,
+            'connected_at': None,
+            'disconnected_at': None,
+            'tracks': {},
+        }
+    )
     if event.name == 'participant-connected':
         new['connected_at'] = _earliest(new['connected_at'], event.timestamp)
     elif event.name == 'participant-disconnected':
@@ -172,15 +180,19 @@ def merge_participant(record: dict | None, event: RoomEvent) -> dict:
 
 
 def _merge_track(record: dict | None, event: RoomEvent) -> dict:
-    new = dict(record) if record else {
-        'sid': event.track_sid,
-        'kind': event.track_kind,
-        'name': '',
-        'added_at': None,
-        'removed_at': None,
-        'enabled': True,
-        'enabled_at': None,
-    }
+    new = (
+        dict(record)
+        if record
+        else {
+            'sid': event.track_sid,
+            'kind': event.track_kind,
+            'name': '',
+            'added_at': None,
+            'removed_at': None,
+            'enabled': True,
+            'enabled_at': None,
+        }
+    )
     if event.track_name and (not new['name'] or event.track_name < new['name']):
         # Events of one track carry one name; min() keeps a clash deterministic.
         new['name'] = event.track_name

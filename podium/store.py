@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
 
-from podium import room_state
+from podium import audience, room_state
 from podium.room_state import RoomEvent
 
 PREFIX = 'podium:'
@@ -510,3 +510,685 @@ class Store:
         return room_state.presentation_view(
             presentation, room, presenters, attendee_count, int(version_raw or 0)
         )
+
+
+# =============================================================================
+# Audience interaction: questions, votes, hands, polls, reactions, names.
+#
+# Written by the token service (which authenticates every write), read by the
+# web service. Each write is one Lua script: count the caller against their
+# rate limit, check the presentation exists and is not over, write, bump the
+# kind's version and publish `<presentation id> <kind>` on CHANGES_CHANNEL, in
+# one round trip and atomically. The stored shapes make concurrent writes
+# commute (podium.audience): voters are a SET, ballots a HASH identity ->
+# option with tallies kept beside them in the same script, hands a ZSET scored
+# by first-raised time (ZADD NX). Everything lives as long as presentations
+# (PRESENTATION_TTL, refreshed on write): what people typed must not vanish.
+# =============================================================================
+
+AUDIENCE_TTL = PRESENTATION_TTL
+REACTION_BUCKET_TTL = 10  # seconds; a bucket is read within a second of closing
+
+
+def audience_versions_key(presentation_id: str) -> str:
+    """Hash kind -> version of the presentation's questions, hands and polls."""
+    return f'{PREFIX}presentation:{presentation_id}:audience-versions'
+
+
+def names_key(presentation_id: str) -> str:
+    """Hash identity -> the display name the attendee gave when joining."""
+    return f'{PREFIX}presentation:{presentation_id}:names'
+
+
+def questions_key(presentation_id: str) -> str:
+    """Sorted set of question ids by the time they were asked."""
+    return f'{PREFIX}presentation:{presentation_id}:questions'
+
+
+def question_key(presentation_id: str, question_id: str) -> str:
+    return f'{PREFIX}presentation:{presentation_id}:question:{question_id}'
+
+
+def voters_key(presentation_id: str, question_id: str) -> str:
+    """Set of the identities that upvoted a question."""
+    return question_key(presentation_id, question_id) + ':voters'
+
+
+def hands_key(presentation_id: str) -> str:
+    """Sorted set of identities with a raised hand, by first-raised time (ms)."""
+    return f'{PREFIX}presentation:{presentation_id}:hands'
+
+
+def polls_key(presentation_id: str) -> str:
+    """Sorted set of poll ids by creation time."""
+    return f'{PREFIX}presentation:{presentation_id}:polls'
+
+
+def poll_key(presentation_id: str, poll_id: str) -> str:
+    return f'{PREFIX}presentation:{presentation_id}:poll:{poll_id}'
+
+
+def ballots_key(presentation_id: str, poll_id: str) -> str:
+    """Hash identity -> option index: one ballot per attendee."""
+    return poll_key(presentation_id, poll_id) + ':ballots'
+
+
+def tallies_key(presentation_id: str, poll_id: str) -> str:
+    """Hash option index -> votes, kept in step with the ballots by each vote."""
+    return poll_key(presentation_id, poll_id) + ':tallies'
+
+
+def reactions_key(presentation_id: str, bucket: int) -> str:
+    """Hash emoji -> count of the reactions in one short window."""
+    return f'{PREFIX}presentation:{presentation_id}:reactions:{bucket}'
+
+
+def change_message(presentation_id: str, kind: str, detail: str = '') -> str:
+    """Return the CHANGES_CHANNEL message saying what changed.
+
+    A bare presentation id (what room-state writes publish) means `state`.
+    """
+    return ' '.join(p for p in (presentation_id, kind, detail) if p)
+
+
+# Shared by every audience write.
+# KEYS[1] presentation, KEYS[2] rate counter, KEYS[3] audience versions
+# ARGV[1] counter TTL ('0' = not counted), ARGV[2] limit, ARGV[3] now (ms),
+# ARGV[4] data TTL, ARGV[5] channel, ARGV[6] message, ARGV[7] kind
+_AUDIENCE_PRELUDE = """
+local function guard()
+  if ARGV[1] ~= '0' then
+    local n = redis.call('INCR', KEYS[2])
+    if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+    if n > tonumber(ARGV[2]) then return 'rate' end
+  end
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-presentation' end
+  if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 'ended' end
+  return false
+end
+-- A version that starts at the clock, not at 1: after Redis lost it, the new
+-- one is still above every version a page saw, and streams only move forward.
+local function bump()
+  local v = redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
+  if v == 1 then
+    v = tonumber(ARGV[3])
+    redis.call('HSET', KEYS[3], ARGV[7], ARGV[3])
+  end
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+  return v
+end
+local bad = guard()
+if bad then return {bad} end
+"""
+
+# KEYS[4] questions index, KEYS[5] question, KEYS[6] names
+# ARGV[8] id, ARGV[9] text, ARGV[10] identity, ARGV[11] anonymous, ARGV[12] cap
+_ASK = (
+    _AUDIENCE_PRELUDE
+    + """
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[12]) then return {'full'} end
+local state = 'approved'
+if redis.call('HGET', KEYS[1], 'moderated') == '1' then state = 'pending' end
+local name = redis.call('HGET', KEYS[6], ARGV[10]) or ''
+redis.call('HSET', KEYS[5], 'id', ARGV[8], 'text', ARGV[9], 'identity', ARGV[10],
+  'name', name, 'anonymous', ARGV[11], 'state', state, 'asked_at', ARGV[3],
+  'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[5], ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[8])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
+bump()
+return {'ok', state, name}
+"""
+)
+
+# KEYS[4] question, KEYS[5] voters; ARGV[8] identity, ARGV[9] '1' vote, '0' unvote
+_VOTE = (
+    _AUDIENCE_PRELUDE
+    + """
+local state = redis.call('HGET', KEYS[4], 'state')
+if not state or state == 'pending' then return {'no-question'} end
+if state == 'dismissed' then return {'dismissed'} end
+local changed
+if ARGV[9] == '1' then
+  changed = redis.call('SADD', KEYS[5], ARGV[8])
+else
+  changed = redis.call('SREM', KEYS[5], ARGV[8])
+end
+if changed == 1 then
+  redis.call('EXPIRE', KEYS[5], ARGV[4])
+  bump()
+end
+return {'ok', redis.call('SCARD', KEYS[5])}
+"""
+)
+
+# KEYS[4] hands; ARGV[8] raise | lower | clear, ARGV[9] identity
+_HAND = (
+    _AUDIENCE_PRELUDE
+    + """
+local changed
+if ARGV[8] == 'raise' then
+  changed = redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[9])
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+elseif ARGV[8] == 'lower' then
+  changed = redis.call('ZREM', KEYS[4], ARGV[9])
+else
+  changed = redis.call('DEL', KEYS[4])
+end
+if changed > 0 then bump() end
+return {'ok', changed}
+"""
+)
+
+# KEYS[4] this window's counts; ARGV[8] emoji, ARGV[9] counts TTL.
+# Published once per window, not per reaction: web services read the window
+# when it closes, so a storm costs them one read per window.
+_REACT = (
+    _AUDIENCE_PRELUDE
+    + """
+local fresh = redis.call('EXISTS', KEYS[4]) == 0
+redis.call('HINCRBY', KEYS[4], ARGV[8], 1)
+if fresh then
+  redis.call('EXPIRE', KEYS[4], ARGV[9])
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
+return {'ok'}
+"""
+)
+
+# KEYS[4] polls index, KEYS[5] poll; ARGV[8] id, ARGV[9] question,
+# ARGV[10] options (JSON), ARGV[11] option count, ARGV[12] visibility, ARGV[13] cap
+_CREATE_POLL = (
+    _AUDIENCE_PRELUDE
+    + """
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[13]) then return {'full'} end
+redis.call('HSET', KEYS[5], 'id', ARGV[8], 'question', ARGV[9], 'options', ARGV[10],
+  'option_count', ARGV[11], 'visibility', ARGV[12], 'state', 'draft',
+  'created_at', ARGV[3])
+redis.call('EXPIRE', KEYS[5], ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[8])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
+bump()
+return {'ok'}
+"""
+)
+
+# KEYS[4] poll, KEYS[5] ballots, KEYS[6] tallies; ARGV[8] identity, ARGV[9] option
+_POLL_VOTE = (
+    _AUDIENCE_PRELUDE
+    + """
+local poll = redis.call('HMGET', KEYS[4], 'state', 'option_count', 'visibility')
+if not poll[1] then return {'no-poll'} end
+if poll[1] ~= 'open' then return {'not-open', poll[1]} end
+if tonumber(ARGV[9]) >= tonumber(poll[2]) then return {'option', poll[2]} end
+local old = redis.call('HGET', KEYS[5], ARGV[8])
+if old ~= ARGV[9] then
+  redis.call('HSET', KEYS[5], ARGV[8], ARGV[9])
+  redis.call('HINCRBY', KEYS[6], ARGV[9], 1)
+  if old then redis.call('HINCRBY', KEYS[6], old, -1) end
+  redis.call('EXPIRE', KEYS[5], ARGV[4])
+  redis.call('EXPIRE', KEYS[6], ARGV[4])
+  bump()
+end
+return {'ok', redis.call('HGETALL', KEYS[6]), poll[3], poll[2]}
+"""
+)
+
+# Writes whose outcome a pure function decided (podium.audience): apply them if
+# the records still hold what it decided from (compare-and-set, as apply_event).
+# KEYS[4] record; ARGV[8] record's updated_at as read, ARGV[9] presentation's
+# field as read, ARGV[10] that field's name, ARGV[11] its new value ('\0' =
+# unchanged), ARGV[12..] record field, value pairs
+_CHANGE = (
+    _AUDIENCE_PRELUDE
+    + """
+if redis.call('EXISTS', KEYS[4]) == 0 then return {'missing'} end
+if (redis.call('HGET', KEYS[4], 'updated_at') or '') ~= ARGV[8]
+   or (redis.call('HGET', KEYS[1], ARGV[10]) or '') ~= ARGV[9] then
+  return {'conflict'}
+end
+if #ARGV >= 12 then
+  redis.call('HSET', KEYS[4], unpack(ARGV, 12))
+end
+if ARGV[11] ~= '\\0' then redis.call('HSET', KEYS[1], ARGV[10], ARGV[11]) end
+bump()
+return {'ok'}
+"""
+)
+
+# ARGV[8] '1' moderated, '0' not
+_SET_MODERATED = (
+    _AUDIENCE_PRELUDE
+    + """
+if redis.call('HGET', KEYS[1], 'moderated') ~= ARGV[8] then
+  redis.call('HSET', KEYS[1], 'moderated', ARGV[8])
+  bump()
+end
+return {'ok'}
+"""
+)
+
+# The presentation's audience data in one consistent snapshot, for the kinds
+# asked for. KEYS[1] versions, [2] presentation, [3] questions index,
+# [4] hands, [5] names, [6] polls index; ARGV[1] question key prefix,
+# ARGV[2] poll key prefix, ARGV[3..] kinds
+_READ_AUDIENCE = """
+local want = {}
+for i = 3, #ARGV do want[ARGV[i]] = true end
+local questions, hands, names, polls = {}, {}, {}, {}
+if want.questions then
+  for i, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local key = ARGV[1] .. id
+    questions[i] = {redis.call('HGETALL', key), redis.call('SCARD', key .. ':voters')}
+  end
+end
+if want.hands then
+  hands = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
+  for i = 1, #hands, 2 do
+    names[#names + 1] = redis.call('HGET', KEYS[5], hands[i]) or ''
+  end
+end
+if want.polls then
+  for i, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
+    local key = ARGV[2] .. id
+    polls[i] = {redis.call('HGETALL', key), redis.call('HGETALL', key .. ':tallies')}
+  end
+end
+return {
+  redis.call('HGETALL', KEYS[1]),
+  redis.call('HMGET', KEYS[2], 'id', 'moderated', 'answering_now', 'ended_at'),
+  questions, hands, names, polls,
+}
+"""
+
+
+@dataclass(frozen=True)
+class AudienceOutcome:
+    """What an audience write did: `status` 'ok' or why not, and its result."""
+
+    status: str  # ok | rate | no-presentation | ended | full | no-question | ...
+    result: tuple = ()
+    retry_after: int = 0  # with 'rate': seconds until the counting window ends
+
+
+@dataclass(frozen=True)
+class AudienceSnapshot:
+    """A presentation's audience data as stored (podium.audience shapes it)."""
+
+    versions: dict[str, int]
+    exists: bool
+    moderated: bool
+    answering_now: str
+    ended: bool
+    questions: list[dict]  # podium.audience.question_record, identities included
+    hands: dict[str, int]  # identity -> first raised (ms)
+    names: dict[str, str]  # of the identities with a raised hand
+    polls: list[dict]  # podium.audience.poll_record
+
+
+def _pairs(flat: list) -> dict:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+class AudienceStore:
+    """The audience data of presentations, beside (and sharing) a `Store`."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._redis = client = store.client
+        self._ask = client.register_script(_ASK)
+        self._vote = client.register_script(_VOTE)
+        self._hand = client.register_script(_HAND)
+        self._react = client.register_script(_REACT)
+        self._create_poll = client.register_script(_CREATE_POLL)
+        self._poll_vote = client.register_script(_POLL_VOTE)
+        self._change = client.register_script(_CHANGE)
+        self._read_audience = client.register_script(_READ_AUDIENCE)
+        self._set_moderated = client.register_script(_SET_MODERATED)
+
+    @property
+    def base(self) -> Store:
+        """The presentations and room state this audience data belongs to."""
+        return self._store
+
+    def _audience_write(
+        self,
+        script,
+        presentation_id: str,
+        kind: str,
+        now: float,
+        counted: tuple[str, str, int, int] | None,
+        keys: list[str],
+        args: list,
+        message: str | None = None,
+    ) -> AudienceOutcome:
+        """Run one audience write script; `counted` is (scope, identity, window,
+        limit) to count the caller against, or None (the presenter)."""
+        if counted:
+            scope, identity, window, limit = counted
+            index, retry_after = _window(window, now)
+            counter = rate_limit_key(scope, identity, index)
+            counter_ttl = window + 1  # never expires before its window ends
+        else:
+            counter, counter_ttl, limit, retry_after = (
+                rate_limit_key('-', '-', 0),
+                0,
+                0,
+                0,
+            )
+        status, *result = script(
+            keys=[
+                presentation_key(presentation_id),
+                counter,
+                audience_versions_key(presentation_id),
+                *keys,
+            ],
+            args=[
+                counter_ttl,
+                limit,
+                int(now * 1000),
+                AUDIENCE_TTL,
+                CHANGES_CHANNEL,
+                message or change_message(presentation_id, kind),
+                kind,
+                *args,
+            ],
+            client=self._hot(),
+        )
+        return AudienceOutcome(
+            status, tuple(result), retry_after if status == 'rate' else 0
+        )
+
+    def _hot(self) -> redis.Redis:
+        return self._store._hot()
+
+    # Names ------------------------------------------------------------------------
+
+    def set_display_name(self, presentation_id: str, identity: str, name: str) -> None:
+        """Remember the name an attendee gave when joining."""
+        key = names_key(presentation_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, identity, name)
+            pipe.expire(key, AUDIENCE_TTL)
+            pipe.execute()
+
+    # Writes -----------------------------------------------------------------------
+
+    def ask_question(
+        self,
+        presentation_id: str,
+        question_id: str,
+        *,
+        text: str,
+        identity: str,
+        anonymous: bool,
+        now: float,
+        counted: tuple[str, str, int, int] | None,
+        max_questions: int,
+    ) -> AudienceOutcome:
+        """Store a question; result (state, name as stored)."""
+        return self._audience_write(
+            self._ask,
+            presentation_id,
+            'questions',
+            now,
+            counted,
+            [
+                questions_key(presentation_id),
+                question_key(presentation_id, question_id),
+                names_key(presentation_id),
+            ],
+            [question_id, text, identity, '1' if anonymous else '0', max_questions],
+        )
+
+    def vote_question(
+        self,
+        presentation_id: str,
+        question_id: str,
+        identity: str,
+        voted: bool,
+        *,
+        now: float,
+        counted: tuple[str, str, int, int] | None,
+    ) -> AudienceOutcome:
+        """Add or remove one upvote (idempotent); result (votes,)."""
+        return self._audience_write(
+            self._vote,
+            presentation_id,
+            'questions',
+            now,
+            counted,
+            [
+                question_key(presentation_id, question_id),
+                voters_key(presentation_id, question_id),
+            ],
+            [identity, '1' if voted else '0'],
+        )
+
+    def change_hand(
+        self,
+        presentation_id: str,
+        operation: str,
+        identity: str = '',
+        *,
+        now: float,
+        counted: tuple[str, str, int, int] | None,
+    ) -> AudienceOutcome:
+        """Raise or lower a hand, or lower all ('raise' | 'lower' | 'clear')."""
+        return self._audience_write(
+            self._hand,
+            presentation_id,
+            'hands',
+            now,
+            counted,
+            [hands_key(presentation_id)],
+            [operation, identity],
+        )
+
+    def react(
+        self,
+        presentation_id: str,
+        emoji: str,
+        bucket: int,
+        *,
+        now: float,
+        counted: tuple[str, str, int, int] | None,
+    ) -> AudienceOutcome:
+        """Count one reaction in the window `bucket`."""
+        return self._audience_write(
+            self._react,
+            presentation_id,
+            'reactions',
+            now,
+            counted,
+            [reactions_key(presentation_id, bucket)],
+            [emoji, REACTION_BUCKET_TTL],
+            message=change_message(presentation_id, 'reactions', str(bucket)),
+        )
+
+    def reaction_counts(self, presentation_id: str, bucket: int) -> dict[str, int]:
+        raw = self._redis.hgetall(reactions_key(presentation_id, bucket))
+        return {emoji: int(count) for emoji, count in raw.items()}
+
+    def create_poll(
+        self,
+        presentation_id: str,
+        poll_id: str,
+        *,
+        question: str,
+        options: list[str],
+        visibility: str,
+        now: float,
+        max_polls: int,
+    ) -> AudienceOutcome:
+        return self._audience_write(
+            self._create_poll,
+            presentation_id,
+            'polls',
+            now,
+            None,
+            [polls_key(presentation_id), poll_key(presentation_id, poll_id)],
+            [
+                poll_id,
+                question,
+                _dump(options),
+                len(options),
+                visibility,
+                max_polls,
+            ],
+        )
+
+    def vote_poll(
+        self,
+        presentation_id: str,
+        poll_id: str,
+        identity: str,
+        option: int,
+        *,
+        now: float,
+        counted: tuple[str, str, int, int] | None,
+    ) -> AudienceOutcome:
+        """Cast or change a ballot; result (tallies as flat pairs, visibility,
+        option count)."""
+        return self._audience_write(
+            self._poll_vote,
+            presentation_id,
+            'polls',
+            now,
+            counted,
+            [
+                poll_key(presentation_id, poll_id),
+                ballots_key(presentation_id, poll_id),
+                tallies_key(presentation_id, poll_id),
+            ],
+            [identity, option],
+        )
+
+    def change_record(
+        self,
+        presentation_id: str,
+        kind: str,
+        record_key: str,
+        read_updated_at: str,
+        field: str,
+        read_value: str,
+        new_value: str | None,
+        fields: dict[str, str],
+        *,
+        now: float,
+    ) -> AudienceOutcome:
+        """Write a presenter's decided change if nothing changed since it was read.
+
+        `record_key` is a question's or a poll's key (see `question_key`,
+        `poll_key`); `field` a presentation field the change may set too.
+        Status 'conflict' means: read again and decide again.
+        """
+        pairs = [item for pair in fields.items() for item in pair]
+        return self._audience_write(
+            self._change,
+            presentation_id,
+            kind,
+            now,
+            None,
+            [record_key],
+            [
+                read_updated_at,
+                read_value,
+                field,
+                '\0' if new_value is None else new_value,
+                *pairs,
+            ],
+        )
+
+    def set_moderated(
+        self, presentation_id: str, moderated: bool, *, now: float
+    ) -> AudienceOutcome:
+        """Switch moderated mode (new questions wait for the presenter's approval)."""
+        return self._audience_write(
+            self._set_moderated,
+            presentation_id,
+            'questions',
+            now,
+            None,
+            [],
+            ['1' if moderated else '0'],
+        )
+
+    def get_record(self, key: str) -> dict[str, str]:
+        """Return a question's or poll's stored hash ({} if none)."""
+        return self._redis.hgetall(key)
+
+    # Reads ------------------------------------------------------------------------
+
+    def read_audience(
+        self, presentation_id: str, kinds: Iterable[str]
+    ) -> AudienceSnapshot:
+        """Return the kinds' data and every audience version, in one snapshot."""
+        versions, presentation, questions, hands, names, polls = self._read_audience(
+            keys=[
+                audience_versions_key(presentation_id),
+                presentation_key(presentation_id),
+                questions_key(presentation_id),
+                hands_key(presentation_id),
+                names_key(presentation_id),
+                polls_key(presentation_id),
+            ],
+            args=[
+                question_key(presentation_id, ''),
+                poll_key(presentation_id, ''),
+                *kinds,
+            ],
+        )
+        raised = _pairs(hands)
+        return AudienceSnapshot(
+            versions={k: int(v) for k, v in _pairs(versions).items()},
+            exists=presentation[0] is not None,
+            moderated=presentation[1] == '1',
+            answering_now=presentation[2] or '',
+            ended=bool(presentation[3]),
+            questions=[
+                audience.question_record(_pairs(flat), int(votes))
+                for flat, votes in questions
+                if flat
+            ],
+            hands={identity: int(float(at)) for identity, at in raised.items()},
+            names={
+                identity: name
+                for identity, name in zip(raised, names, strict=True)
+                if name
+            },
+            polls=[
+                audience.poll_record(_pairs(flat), _pairs(tallies))
+                for flat, tallies in polls
+                if flat
+            ],
+        )
+
+    def voted_questions(
+        self, presentation_id: str, identity: str, question_ids: list[str]
+    ) -> set[str]:
+        """Return which of the questions `identity` has upvoted."""
+        if not question_ids:
+            return set()
+        with self._redis.pipeline(transaction=False) as pipe:
+            for qid in question_ids:
+                pipe.sismember(voters_key(presentation_id, qid), identity)
+            found = pipe.execute()
+        return {qid for qid, yes in zip(question_ids, found, strict=True) if yes}
+
+    def ballots_of(
+        self, presentation_id: str, identity: str, poll_ids: list[str]
+    ) -> dict[str, int]:
+        """Return the option `identity` chose in each of the polls it voted in."""
+        if not poll_ids:
+            return {}
+        with self._redis.pipeline(transaction=False) as pipe:
+            for poll_id in poll_ids:
+                pipe.hget(ballots_key(presentation_id, poll_id), identity)
+            found = pipe.execute()
+        return {
+            poll_id: int(option)
+            for poll_id, option in zip(poll_ids, found, strict=True)
+            if option is not None
+        }

@@ -11,11 +11,20 @@ from twilio.rest import Client
 
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
-from podium.store import Store
+from podium.store import AudienceStore, Store
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
+from token_service.exports import Export
+from token_service.hands import Hand, HandOf, Hands, Reactions
 from token_service.health import Health
 from token_service.openapi import OPENAPI_PATH, OpenApiDocument
+from token_service.polls import Poll, Polls, PollVote
 from token_service.presentations import PresentationEnd, Presentations
+from token_service.questions import (
+    AudienceSettings,
+    Question,
+    Questions,
+    QuestionVote,
+)
 from token_service.rate_limits import (
     ClientAddress,
     Limit,
@@ -67,9 +76,10 @@ def create_app(
     app = falcon.App(middleware=[limiter])
     app.set_error_serializer(serialize_error)
     app.add_route('/api/presentations', Presentations(config, store, clock))
+    audience = AudienceStore(store)
     app.add_route(
         '/api/presentations/{presentation_id}/tokens',
-        Tokens(config, store, rooms, clock, limiter),
+        Tokens(config, store, rooms, clock, limiter, names=audience),
     )
     app.add_route(
         '/api/presentations/{presentation_id}/subscribe-rules',
@@ -79,8 +89,40 @@ def create_app(
         '/api/presentations/{presentation_id}/end',
         PresentationEnd(config, store, rooms, clock),
     )
+    add_audience_routes(app, config, audience, clock, rate_limits)
     app.add_route('/api/healthz', Health(store))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(HANDLED, handle_video_error)
     app.add_error_handler(redis.RedisError, handle_store_error)
     return app
+
+
+def add_audience_routes(
+    app: falcon.App,
+    config: TokenServiceConfig,
+    audience: AudienceStore,
+    clock: Callable[[], float],
+    limits: RateLimitSettings,
+) -> None:
+    """Route Q&A, hands, reactions, polls, settings and exports (docs/audience-api.md).
+
+    Rate limited per identity inside each write's one Redis round trip, not by
+    the per-address middleware.
+    """
+    base = '/api/presentations/{presentation_id}'
+    deps = (config, audience, clock, limits)
+    app.add_route(f'{base}/questions', Questions(*deps))
+    app.add_route(f'{base}/questions/{{question_id}}', Question(*deps))
+    app.add_route(f'{base}/questions/{{question_id}}/vote', QuestionVote(*deps))
+    app.add_route(f'{base}/reactions', Reactions(*deps))
+    app.add_route(f'{base}/hand', Hand(*deps))
+    app.add_route(f'{base}/hands', Hands(*deps))
+    app.add_route(f'{base}/hands/{{identity}}', HandOf(*deps))
+    app.add_route(f'{base}/polls', Polls(*deps))
+    app.add_route(f'{base}/polls/{{poll_id}}', Poll(*deps))
+    app.add_route(f'{base}/polls/{{poll_id}}/vote', PollVote(*deps))
+    app.add_route(f'{base}/settings', AudienceSettings(*deps))
+    export = Export(*deps)
+    for name in ('questions.csv', 'questions.json', 'polls.csv', 'polls.json'):
+        suffix = name.replace('.', '_')
+        app.add_route(f'{base}/{name}', export, suffix=suffix)

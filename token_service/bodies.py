@@ -10,7 +10,7 @@ MAX_BODY_BYTES = 4096  # our bodies are a title, a name or a key
 CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 
 
-def read_json_object(req: falcon.Request) -> dict:
+def read_json_object(req: falcon.Request, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     """Return the request's JSON object body, or raise 400/413/415."""
     if req.content_type and req.content_type.split(';')[0].strip().lower() != (
         'application/json'
@@ -20,16 +20,21 @@ def read_json_object(req: falcon.Request) -> dict:
             description='The request body must be JSON with Content-Type: '
             'application/json.',
         )
-    if req.content_length and req.content_length > MAX_BODY_BYTES:
+    if req.content_length and req.content_length > max_bytes:
         raise falcon.HTTPContentTooLarge(
             title='Request body too large',
-            description=f'The request body must be at most {MAX_BODY_BYTES} bytes.',
+            description=f'The request body must be at most {max_bytes} bytes.',
         )
     try:
         body = req.get_media()
     except falcon.MediaNotFoundError:
         body = None
-    except falcon.MediaMalformedError:
+    except falcon.MediaMalformedError as ex:
+        if isinstance(ex.__cause__, UnicodeDecodeError):
+            raise falcon.HTTPBadRequest(
+                title='Invalid UTF-8',
+                description='The request body must be JSON encoded as UTF-8.',
+            ) from None
         raise falcon.HTTPBadRequest(
             title='Invalid JSON', description='The request body is not valid JSON.'
         ) from None

@@ -44,6 +44,13 @@ class Presentations:
     def on_post(self, req: falcon.Request, resp: falcon.Response):
         body = read_json_object(req)
         title = text_field(body, 'title', max_length=MAX_TITLE_LENGTH, required=True)
+        moderated = body.get('moderated', False)
+        if not isinstance(moderated, bool):
+            raise falcon.HTTPBadRequest(
+                title='Invalid moderated',
+                description='"moderated" must be true (new questions wait for your '
+                'approval) or false.',
+            )
         for _ in range(CREATE_ATTEMPTS):
             presentation_id = self._new_id()
             record = {
@@ -52,6 +59,8 @@ class Presentations:
                 'room_name': room_state.room_name_for(presentation_id),
                 'created_at': str(int(self._clock() * 1000)),
             }
+            if moderated:  # absent: not moderated, as before moderation existed
+                record['moderated'] = '1'
             # 72 random bits make a clash all but impossible; never overwrite one.
             if self._store.create_presentation(record):
                 break
@@ -69,6 +78,7 @@ class Presentations:
         resp.media = {
             'id': presentation_id,
             'title': title,
+            'moderated': moderated,
             'attendee_url': self._config.public_link(path),
             # The key rides in the fragment, which browsers never send to servers.
             'presenter_url': self._config.public_link(f'{path}/present#key={key}'),

@@ -25,6 +25,12 @@ WINDOW = 60  # seconds; limits are per minute
 DEFAULT_PRESENTATIONS_PER_MINUTE = 10
 DEFAULT_TOKENS_PER_MINUTE = 120
 DEFAULT_TRUSTED_PROXIES = '127.0.0.1,::1'
+# Audience interaction, per identity (an attendee's access token), not address:
+# a lecture hall behind one NAT is hundreds of people.
+DEFAULT_QUESTIONS_PER_MINUTE = 10
+DEFAULT_VOTES_PER_MINUTE = 300  # upvotes and poll ballots, toggles included
+DEFAULT_HANDS_PER_MINUTE = 30
+DEFAULT_REACTIONS_PER_SECOND = 10
 # One IPv6 subscriber usually gets a whole /64, so a /64 is one client.
 IPV6_CLIENT_PREFIX = 64
 
@@ -58,6 +64,10 @@ class RateLimitSettings:
     trusted_proxies: tuple[Network, ...] = field(
         default_factory=lambda: parse_networks(DEFAULT_TRUSTED_PROXIES, '')
     )
+    questions_per_minute: int = DEFAULT_QUESTIONS_PER_MINUTE
+    votes_per_minute: int = DEFAULT_VOTES_PER_MINUTE
+    hands_per_minute: int = DEFAULT_HANDS_PER_MINUTE
+    reactions_per_second: int = DEFAULT_REACTIONS_PER_SECOND
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
@@ -83,6 +93,19 @@ class RateLimitSettings:
                 'PODIUM_RATE_LIMIT_TOKENS', DEFAULT_TOKENS_PER_MINUTE
             ),
             trusted_proxies=parse_networks(proxies, 'PODIUM_TRUSTED_PROXIES'),
+            questions_per_minute=per_minute(
+                'PODIUM_RATE_LIMIT_QUESTIONS', DEFAULT_QUESTIONS_PER_MINUTE
+            ),
+            votes_per_minute=per_minute(
+                'PODIUM_RATE_LIMIT_VOTES', DEFAULT_VOTES_PER_MINUTE
+            ),
+            hands_per_minute=per_minute(
+                'PODIUM_RATE_LIMIT_HANDS', DEFAULT_HANDS_PER_MINUTE
+            ),
+            # Counted per second (a reaction storm is seconds long), same syntax.
+            reactions_per_second=per_minute(
+                'PODIUM_RATE_LIMIT_REACTIONS', DEFAULT_REACTIONS_PER_SECOND
+            ),
         )
 
 

@@ -11,16 +11,16 @@ import jwt
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VideoGrant
 
-from podium import room_state
+from podium import audience, room_state
 from podium.config import TokenServiceConfig
-from podium.store import Store
+from podium.store import AudienceStore, Store
 from podium.turn import ice_servers
 from token_service import access
-from token_service.bodies import read_json_object, text_field
+from token_service.bodies import read_json_object
 from token_service.rate_limits import WINDOW, RateLimiter
 from token_service.rooms import UNREAD, Rooms, ensure_room_for, room_name_of
 
-MAX_NAME_LENGTH = 64
+MAX_NAME_LENGTH = audience.MAX_NAME_LENGTH
 ROLES = ('attendee', 'presenter')
 
 
@@ -93,6 +93,17 @@ def verify_token(
     return identity
 
 
+def display_name(body: dict) -> str | None:
+    """Return the attendee's display name (optional: absent or blank is none)."""
+    value = body.get('name')
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return audience.clean_text(value, 'name', MAX_NAME_LENGTH)
+    except audience.InvalidInput as ex:
+        raise falcon.HTTPBadRequest(title='Invalid name', description=str(ex)) from None
+
+
 class Tokens:
     """`POST /api/presentations/{id}/tokens`: join a presentation's room.
 
@@ -108,6 +119,8 @@ class Tokens:
         rooms: Rooms,
         clock: Callable[[], float],
         limiter: RateLimiter | None = None,
+        *,
+        names: AudienceStore | None = None,
     ):
         self._config = config
         self._store = store
@@ -116,6 +129,8 @@ class Tokens:
         # Counts this route's requests here, in the same round trip as the reads,
         # when its Limit says `counted_by_resource`.
         self._limiter = limiter
+        # Where display names go, for questions and the hand queue.
+        self._names = names
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
         now = self._clock()
@@ -156,7 +171,7 @@ class Tokens:
             identity = room_state.PRESENTER_IDENTITY
             name = None
         else:
-            name = text_field(body, 'name', max_length=MAX_NAME_LENGTH, required=False)
+            name = display_name(body)
             identity = new_attendee_identity()
 
         ensure_room_for(
@@ -168,6 +183,8 @@ class Tokens:
             room=room,
         )
         room_name = room_name_of(presentation)
+        if name and self._names is not None:
+            self._names.set_display_name(presentation['id'], identity, name)
         issued = issue_token(self._config, identity, room_name, now)
         local = self._config.video_backend == 'local'
         resp.cache_control = ['no-store']

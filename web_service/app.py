@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 
 from podium.config import WebConfig
 from podium.http_errors import error_body, serialize_error
-from podium.store import Store
+from podium.store import AudienceStore, Store
 from web_service import vendor
 from web_service.changes import ChangeHub
 from web_service.live import (
@@ -23,6 +23,7 @@ from web_service.live import (
     Health,
     PresentationEvents,
     PresentationState,
+    public_sections,
     track_disconnect,
 )
 from web_service.openapi import OPENAPI_PATH, OpenApiDocument
@@ -125,9 +126,25 @@ def create_app(
     async def read_presentation(presentation_id: str) -> dict | None:
         return await asyncio.to_thread(store.get_presentation, presentation_id)
 
+    audience = AudienceStore(store)
+
+    async def read_audience(presentation_id: str, kinds: frozenset[str]) -> dict:
+        snapshot = await asyncio.to_thread(
+            audience.read_audience, presentation_id, sorted(kinds)
+        )
+        return public_sections(snapshot, kinds)
+
+    async def read_reactions(presentation_id: str, bucket: int) -> dict[str, int]:
+        return await asyncio.to_thread(
+            audience.reaction_counts, presentation_id, bucket
+        )
+
     if changes is None:
         changes = ChangeHub(
-            read_view, subscriber=_pubsub_client_factory(config.redis_url)
+            read_view,
+            read_audience=read_audience,
+            read_reactions=read_reactions,
+            subscriber=_pubsub_client_factory(config.redis_url),
         )
 
     templates = Templates()
@@ -144,7 +161,13 @@ def create_app(
     app.add_route('/live/presentations/{presentation_id}', PresentationState(read_view))
     app.add_route(
         '/live/presentations/{presentation_id}/events',
-        PresentationEvents(read_view, changes, keepalive=keepalive, limit=stream_limit),
+        PresentationEvents(
+            read_view,
+            changes,
+            read_audience=read_audience,
+            keepalive=keepalive,
+            limit=stream_limit,
+        ),
     )
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_static_route('/static', STATIC_DIR)

@@ -1,4 +1,12 @@
-"""Presentation state for pages: one JSON read, and a Server-Sent Events stream."""
+"""Presentation state for pages: one JSON read, and a Server-Sent Events stream.
+
+The stream carries typed events: `state` (the room-state view), `questions`,
+`hands` and `polls` (public audience data), each versioned, and `reactions`
+(counts since the last one; not resumable, they are gone a second later). An
+event's id lists the version of each kind the client holds once it has the
+event, `<state>.<questions>.<hands>.<polls>`, so a reconnection with
+Last-Event-ID gets exactly the kinds it missed (docs/audience-api.md).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import falcon
 from falcon.asgi import SSEvent
 
-from web_service.changes import ChangeHub
+from podium import audience
+from podium.store import AudienceSnapshot
+from web_service.changes import KINDS, STATE, ChangeHub, ReadAudience
 from web_service.pages import MAX_ID_LENGTH
 
 KEEPALIVE_INTERVAL = 15.0  # seconds; proxies drop idle connections after ~60 s
 RECONNECT_DELAY_MS = 2000  # how long EventSource waits before reconnecting
-MAX_EVENT_ID_LENGTH = 20  # a view version; a longer Last-Event-ID was never ours
+# Four versions of up to 16 digits; a longer Last-Event-ID was never ours.
+MAX_EVENT_ID_LENGTH = 80
 
 ON_DISCONNECT = (
     'podium.on_disconnect'  # scope key: callbacks run when the client leaves
@@ -71,10 +82,67 @@ def _not_found() -> falcon.HTTPNotFound:
     )
 
 
+def parse_event_id(raw: str) -> dict[str, int]:
+    """Return the version of each kind a Last-Event-ID says the client holds.
+
+    A bare number is a state version (what streams sent before audience
+    events existed); anything unreadable holds nothing, so all is sent.
+    """
+    parts = raw.split('.')
+    if not all(p.isdigit() for p in parts):
+        return {}
+    if len(parts) == 1:
+        return {STATE: int(parts[0])}
+    if len(parts) != len(KINDS):
+        return {}
+    return dict(zip(KINDS, map(int, parts), strict=True))
+
+
+def event_id(held: dict[str, int]) -> str:
+    return '.'.join(str(held.get(kind, 0)) for kind in KINDS)
+
+
+def section_event(
+    kind: str, payload: dict, held: dict[str, int], *, retry: int | None = None
+) -> SSEvent:
+    """Return the SSE event carrying one kind's payload; `held` includes it."""
+    data = json.dumps(payload, separators=(',', ':'), ensure_ascii=False).encode()
+    return SSEvent(data=data, event=kind, event_id=event_id(held), retry=retry)
+
+
 def state_event(view: dict, *, retry: int | None = None) -> SSEvent:
     """Return the SSE event that carries a presentation view."""
-    data = json.dumps(view, separators=(',', ':')).encode()
-    return SSEvent(data=data, event='state', event_id=str(view['version']), retry=retry)
+    return section_event(STATE, view, {STATE: view['version']}, retry=retry)
+
+
+def reactions_event(counts: dict[str, int]) -> SSEvent:
+    """Return a reactions event; no id, since a reconnection must not replay it."""
+    data = json.dumps({'counts': counts}, separators=(',', ':'), ensure_ascii=False)
+    return SSEvent(data=data.encode(), event='reactions')
+
+
+def public_sections(snapshot: AudienceSnapshot, kinds) -> dict[str, dict]:
+    """Return what every page may see of the kinds asked for (never pending
+    questions, identities of askers, or tallies results must not show yet)."""
+    sections = {}
+    versions = snapshot.versions
+    if audience.QUESTIONS in kinds:
+        sections[audience.QUESTIONS] = audience.questions_view(
+            snapshot.questions,
+            snapshot.answering_now,
+            snapshot.moderated,
+            versions.get(audience.QUESTIONS, 0),
+        )
+    if audience.HANDS in kinds:
+        sections[audience.HANDS] = audience.hands_view(
+            audience.hand_queue(snapshot.hands, snapshot.names),
+            versions.get(audience.HANDS, 0),
+        )
+    if audience.POLLS in kinds:
+        sections[audience.POLLS] = audience.polls_view(
+            snapshot.polls, versions.get(audience.POLLS, 0)
+        )
+    return sections
 
 
 class PresentationState:
@@ -99,10 +167,12 @@ class PresentationEvents:
         read_view: ReadView,
         hub: ChangeHub,
         *,
+        read_audience: ReadAudience | None = None,
         keepalive: float = KEEPALIVE_INTERVAL,
         limit: int | None = None,
     ):
         self._read_view = read_view
+        self._read_audience = read_audience
         self._hub = hub
         self._keepalive = keepalive
         self._limit = limit  # events per stream; None: endless
@@ -131,7 +201,7 @@ class PresentationEvents:
         last_event_id: str,
         on_disconnect: Disconnect | None = None,
     ) -> AsyncIterator[SSEvent]:
-        """Yield the current view (unless the client has it), then every newer one."""
+        """Yield what the client lacks of the current data, then every change."""
         async with self._hub.watch(presentation_id) as watch:
             if on_disconnect is not None:
                 on_disconnect.then(watch.close)
@@ -139,21 +209,44 @@ class PresentationEvents:
             view = await self._read_view(presentation_id)
             if view is None:
                 return
-            if str(view['version']) == last_event_id:
+            sections = {STATE: view}
+            if self._read_audience is not None:
+                sections |= await self._read_audience(
+                    presentation_id, frozenset(audience.AUDIENCE_KINDS)
+                )
+            claimed = parse_event_id(last_event_id)
+            held = {
+                kind: payload['version']
+                for kind, payload in sections.items()
+                if claimed.get(kind) == payload['version']
+            }
+            retry: int | None = RECONNECT_DELAY_MS
+            for kind in KINDS:
+                payload = sections.get(kind)
+                if payload is None or kind in held:
+                    continue
+                held[kind] = payload['version']
+                yield section_event(kind, payload, held, retry=retry)
+                retry = None
+            if retry is not None:
                 yield SSEvent(retry=RECONNECT_DELAY_MS)
-            else:
-                yield state_event(view, retry=RECONNECT_DELAY_MS)
-            sent = view['version']
             while True:
-                view = await watch.next(self._keepalive)
+                update = await watch.next(self._keepalive)
                 if watch.closed:
                     return
-                if view is None:
+                if update is None:
                     # Also how Falcon learns that the client went away.
                     yield SSEvent(comment='keep-alive')
-                elif view['version'] > sent:
-                    yield state_event(view)
-                    sent = view['version']
+                    continue
+                for kind in KINDS:
+                    payload = update.sections.get(kind)
+                    # Only forward: a refresh that started before our first
+                    # read may deliver older data after it.
+                    if payload is not None and payload['version'] > held.get(kind, -1):
+                        held[kind] = payload['version']
+                        yield section_event(kind, payload, held)
+                if update.reactions:
+                    yield reactions_event(update.reactions)
 
 
 async def _read_known(read_view: ReadView, presentation_id: str) -> dict | None:

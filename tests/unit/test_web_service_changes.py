@@ -39,7 +39,8 @@ async def next_view(watch, predicate) -> dict:
     """Return the first view the watch gets that satisfies `predicate`."""
     async with asyncio.timeout(WAIT):
         while True:
-            view = await watch.next(WAIT)
+            update = await watch.next(WAIT)
+            view = update and update.state
             if view is not None and predicate(view):
                 return view
 
@@ -50,7 +51,9 @@ def test_a_burst_of_changes_costs_one_read_for_all_watchers(store):
         async with hub.watch('p1') as a, hub.watch('p1') as b, hub.watch('p1') as c:
             for _ in range(100):
                 hub.notify('p1')
-            views = [await asyncio.wait_for(w.next(WAIT), WAIT) for w in (a, b, c)]
+            views = [
+                (await asyncio.wait_for(w.next(WAIT), WAIT)).state for w in (a, b, c)
+            ]
         assert hub.reads == 1
         assert views[0] is views[1] is views[2]
 
@@ -75,7 +78,7 @@ def test_a_slow_watcher_gets_only_the_newest_view(store):
         async with hub.watch('p1') as watch:
             watch.offer({'version': 1})
             watch.offer({'version': 2})
-            assert await watch.next(WAIT) == {'version': 2}
+            assert (await watch.next(WAIT)).state == {'version': 2}
             assert await watch.next(0.01) is None
 
     asyncio.run(scenario())
