@@ -314,7 +314,6 @@ class SignalHub:
     def _open(self, first: object, socket: SignalSocket) -> ParticipantSession:
         if not isinstance(first, dict) or first.get('type') != 'connect':
             raise TwilioError(
-                400,
                 SIGNALING_ERROR,
                 'the first message must be {"type": "connect", "token": ...}',
             )
@@ -326,13 +325,12 @@ class SignalHub:
         )
         name = first.get('room') or grant.room
         if not isinstance(name, str) or not name:
-            raise TwilioError(400, ROOM_NOT_FOUND, 'Room not found: name a room')
+            raise TwilioError(ROOM_NOT_FOUND, 'Room not found: name a room', status=400)
         room = self.registry.find_room(name)
         if room is None or not room.in_progress:
-            raise TwilioError(404, ROOM_NOT_FOUND, 'Room not found')
+            raise TwilioError(ROOM_NOT_FOUND, 'Room not found')
         if grant.room and grant.room not in (room.sid, room.unique_name):
             raise TwilioError(
-                401,
                 TOKEN_GRANTS_INVALID,
                 'Invalid Access Token grants: not valid for this room',
             )
