@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from twilio.request_validator import RequestValidator
 
 from podium.access_log import uses_only_cheap_atoms
@@ -18,8 +17,6 @@ from podium.room_state import RoomEvent
 from podium.store import Store, participant_key, rate_limit_key, room_key
 from tests.unit.test_signatures import event_form, twilio_signature
 from tests.unit.test_store import PRESENTATION, ROOM, attendee, seed
-
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
 
 
 def test_signature_shortcut_accepts_what_twilio_accepts_and_nothing_else(config):
