@@ -42,14 +42,13 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class BasicAuth:
-    """Middleware: /v1/ needs HTTP Basic with the API key (or account SID + token)."""
+    """HTTP Basic with the API key (or account SID + token), as Twilio wants."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._pairs = [(u.encode(), p.encode()) for u, p in pairs]
 
-    async def process_request(self, req, resp) -> None:
-        if not req.path.startswith('/v1/'):
-            return
+    def check(self, req, resp) -> None:
+        """Return if the request carries a known pair; raise 401 (20003) if not."""
         header = req.get_header('Authorization') or ''
         scheme, _, encoded = header.partition(' ')
         if scheme.lower() == 'basic':
@@ -65,7 +64,12 @@ class BasicAuth:
                 if hmac.compare_digest(password, good_password) and same_user:
                     return
         resp.set_header('WWW-Authenticate', 'Basic realm="Twilio API"')
-        raise TwilioError(AUTHENTICATE, 'Authenticate')
+        raise TwilioError(AUTHENTICATE)
+
+
+async def _authenticate(req, resp, resource, params) -> None:
+    """Falcon `before` hook of every REST responder."""
+    resource.auth.check(req, resp)
 
 
 def _form_value(form: dict, name: str) -> str | None:
@@ -104,9 +108,22 @@ async def _form(req) -> dict:
 
 
 class _Base:
-    def __init__(self, registry: Registry, account_sid: str) -> None:
+    """What every Rooms REST resource shares, authentication first.
+
+    Each subclass gets `_authenticate` before every responder it has, so no
+    resource can forget it. The check follows the resource the router chose,
+    not the path: `//v1/Rooms`, `/./v1/Rooms` and the like once reached the
+    rooms past a middleware that looked for paths starting with `/v1/`.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        falcon.before(_authenticate)(cls)
+
+    def __init__(self, registry: Registry, account_sid: str, auth: BasicAuth) -> None:
         self._registry = registry
         self._account_sid = account_sid
+        self.auth = auth
 
     def _room(self, sid_or_name: str) -> Room:
         room = self._registry.find_room(sid_or_name)
@@ -416,22 +433,21 @@ class SubscribeRulesResource(_Base):
         resp.media = self._rules_json(found)
 
 
-def add_routes(app: falcon.asgi.App, registry: Registry, account_sid: str) -> None:
-    """Route the Rooms REST subset."""
-    app.add_route('/v1/Rooms', RoomsResource(registry, account_sid))
-    app.add_route('/v1/Rooms/{room}', RoomResource(registry, account_sid))
-    app.add_route(
-        '/v1/Rooms/{room}/Participants', ParticipantsResource(registry, account_sid)
-    )
-    app.add_route(
-        '/v1/Rooms/{room}/Participants/{participant}',
-        ParticipantResource(registry, account_sid),
-    )
-    app.add_route(
-        '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks',
-        PublishedTracksResource(registry, account_sid),
-    )
-    app.add_route(
-        '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules',
-        SubscribeRulesResource(registry, account_sid),
-    )
+def add_routes(
+    app: falcon.asgi.App, registry: Registry, account_sid: str, auth: BasicAuth
+) -> None:
+    """Route the Rooms REST subset; every resource asks `auth` first."""
+    routes = {
+        '/v1/Rooms': RoomsResource,
+        '/v1/Rooms/{room}': RoomResource,
+        '/v1/Rooms/{room}/Participants': ParticipantsResource,
+        '/v1/Rooms/{room}/Participants/{participant}': ParticipantResource,
+        '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks': (
+            PublishedTracksResource
+        ),
+        '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules': (
+            SubscribeRulesResource
+        ),
+    }
+    for path, resource in routes.items():
+        app.add_route(path, resource(registry, account_sid, auth))
