@@ -118,6 +118,9 @@ class Room:
     sequence: int = 0
     timer: asyncio.TimerHandle | None = None
     ever_joined: bool = False
+    # Identities besides the presenter allowed to publish here (publishing.py).
+    # Empty: the extension point for invited speakers, nothing fills it yet.
+    speakers: set[str] = field(default_factory=set)
 
     @property
     def status(self) -> str:
