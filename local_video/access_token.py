@@ -33,7 +33,7 @@ def verify_token(
 ) -> Grant:
     """Return the grant of a valid token; raise TwilioError (201xx) otherwise."""
     if not isinstance(token, str) or token.count('.') != 2:
-        raise TwilioError(401, TOKEN_INVALID, 'Invalid Access Token')
+        raise TwilioError(TOKEN_INVALID, 'Invalid Access Token')
     try:
         claims = jwt.decode(
             token,
@@ -43,37 +43,33 @@ def verify_token(
         )
     except jwt.ExpiredSignatureError:
         raise TwilioError(
-            401, TOKEN_EXPIRED, 'Access Token expired or expiration date invalid'
+            TOKEN_EXPIRED, 'Access Token expired or expiration date invalid'
         ) from None
     except jwt.ImmatureSignatureError:
-        raise TwilioError(
-            401, TOKEN_NOT_YET_VALID, 'Access Token not yet valid'
-        ) from None
+        raise TwilioError(TOKEN_NOT_YET_VALID, 'Access Token not yet valid') from None
     except jwt.InvalidSignatureError:
         raise TwilioError(
-            401, TOKEN_SIGNATURE_INVALID, 'Invalid Access Token signature'
+            TOKEN_SIGNATURE_INVALID, 'Invalid Access Token signature'
         ) from None
     except jwt.InvalidTokenError:
-        raise TwilioError(401, TOKEN_INVALID, 'Invalid Access Token') from None
+        raise TwilioError(TOKEN_INVALID, 'Invalid Access Token') from None
     if (
         claims.get('iss') != api_key_sid
         or claims.get('sub', account_sid) != account_sid
     ):
-        raise TwilioError(
-            401, TOKEN_ISSUER_INVALID, 'Invalid Access Token issuer/subject'
-        )
+        raise TwilioError(TOKEN_ISSUER_INVALID, 'Invalid Access Token issuer/subject')
     grants = claims.get('grants')
     identity = grants.get('identity') if isinstance(grants, dict) else None
     video = grants.get('video') if isinstance(grants, dict) else None
     if not (isinstance(identity, str) and 0 < len(identity) <= MAX_IDENTITY):
         raise TwilioError(
-            401, TOKEN_GRANTS_INVALID, 'Invalid Access Token grants: no identity'
+            TOKEN_GRANTS_INVALID, 'Invalid Access Token grants: no identity'
         )
     if not isinstance(video, dict):
         raise TwilioError(
-            401, TOKEN_GRANTS_INVALID, 'Invalid Access Token grants: no video grant'
+            TOKEN_GRANTS_INVALID, 'Invalid Access Token grants: no video grant'
         )
     room = video.get('room')
     if room is not None and not isinstance(room, str):
-        raise TwilioError(401, TOKEN_GRANTS_INVALID, 'Invalid Access Token grants')
+        raise TwilioError(TOKEN_GRANTS_INVALID, 'Invalid Access Token grants')
     return Grant(identity=identity, room=room or None, expires_at=int(claims['exp']))

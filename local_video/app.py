@@ -78,20 +78,16 @@ def build_service(
         on_room_ended=media.room_ended if media is not None else None,
     )
     hub = SignalHub(registry, config, media)
-    app = falcon.asgi.App(
-        middleware=[
-            Lifecycle(callbacks, media, hub),
-            BasicAuth(
-                [
-                    (config.api_key_sid, config.api_key_secret),
-                    (config.account_sid, config.auth_token),
-                ]
-            ),
-        ]
-    )
+    app = falcon.asgi.App(middleware=[Lifecycle(callbacks, media, hub)])
     app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
-    add_routes(app, registry, config.account_sid)
+    auth = BasicAuth(
+        [
+            (config.api_key_sid, config.api_key_secret),
+            (config.account_sid, config.auth_token),
+        ]
+    )
+    add_routes(app, registry, config.account_sid, auth)
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
     app.add_route(OPENAPI_PATH, OpenApiDocument())

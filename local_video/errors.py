@@ -6,47 +6,60 @@ import json
 
 import falcon
 
-ROOM_EXISTS = 53113
-ROOM_TYPE_INVALID = 53126
-ROOM_FULL = 53105
-ROOM_NOT_FOUND = 53106
-ROOM_MAX_PARTICIPANTS_INVALID = 53107
-ROOM_COMPLETED = 53118
-ROOM_STATUS_INVALID = 53112
-ROOM_TIMEOUT_INVALID = 53124
-ROOM_CALLBACK_INVALID = 53111
-DUPLICATE_IDENTITY = 53205
-PARTICIPANT_NOT_FOUND = 53204
-SUBSCRIBE_RULES_INVALID = 53215
-SIGNALING_ERROR = 53000
-NOT_FOUND = 20404
-METHOD_NOT_ALLOWED = 20004
-AUTHENTICATE = 20003
-INVALID_PARAMETER = 21201
-REQUEST_TOO_LARGE = 20413  # Twilio's 20xxx codes mirror the HTTP status
+from podium.twilio_errors import TwilioCode, for_http_status
 
-TOKEN_INVALID = 20101
-TOKEN_ISSUER_INVALID = 20103
-TOKEN_EXPIRED = 20104
-TOKEN_NOT_YET_VALID = 20105
-TOKEN_GRANTS_INVALID = 20106
-TOKEN_SIGNATURE_INVALID = 20107
+# The codes live in one table shared with tests/fake_twilio.py; the names here are
+# the ones this package has always used.
+AUTHENTICATE = TwilioCode.AUTHENTICATE
+BAD_REQUEST = TwilioCode.BAD_REQUEST
+METHOD_NOT_ALLOWED = TwilioCode.METHOD_NOT_ALLOWED
+NOT_FOUND = TwilioCode.NOT_FOUND
+REQUEST_TOO_LARGE = TwilioCode.REQUEST_TOO_LARGE
+ROOM_CALLBACK_INVALID = TwilioCode.ROOM_CALLBACK_INVALID
+ROOM_CALLBACK_METHOD_INVALID = TwilioCode.ROOM_CALLBACK_METHOD_INVALID
+ROOM_COMPLETED = TwilioCode.ROOM_COMPLETED
+ROOM_EXISTS = TwilioCode.ROOM_EXISTS
+ROOM_FULL = TwilioCode.ROOM_FULL
+ROOM_MAX_PARTICIPANTS_INVALID = TwilioCode.ROOM_MAX_PARTICIPANTS_INVALID
+ROOM_NAME_INVALID = TwilioCode.ROOM_NAME_INVALID
+ROOM_NAME_TOO_LONG = TwilioCode.ROOM_NAME_TOO_LONG
+ROOM_NOT_FOUND = TwilioCode.ROOM_NOT_FOUND
+ROOM_STATUS_INVALID = TwilioCode.ROOM_STATUS_INVALID
+ROOM_TIMEOUT_INVALID = TwilioCode.ROOM_TIMEOUT_INVALID
+ROOM_TYPE_INVALID = TwilioCode.ROOM_TYPE_INVALID
+ROOM_TYPE_NOT_SUPPORTED = TwilioCode.ROOM_TYPE_NOT_SUPPORTED
+DUPLICATE_IDENTITY = TwilioCode.DUPLICATE_IDENTITY
+PARTICIPANT_NOT_FOUND = TwilioCode.PARTICIPANT_NOT_FOUND
+PARTICIPANT_STATUS_INVALID = TwilioCode.PARTICIPANT_STATUS_INVALID
+SUBSCRIBE_RULES_INVALID = TwilioCode.SUBSCRIBE_RULES_INVALID
+SIGNALING_ERROR = TwilioCode.SIGNALING_ERROR
+TRACK_INVALID = TwilioCode.TRACK_INVALID
+
+TOKEN_INVALID = TwilioCode.TOKEN_INVALID
+TOKEN_ISSUER_INVALID = TwilioCode.TOKEN_ISSUER_INVALID
+TOKEN_EXPIRED = TwilioCode.TOKEN_EXPIRED
+TOKEN_NOT_YET_VALID = TwilioCode.TOKEN_NOT_YET_VALID
+TOKEN_GRANTS_INVALID = TwilioCode.TOKEN_GRANTS_INVALID
+TOKEN_SIGNATURE_INVALID = TwilioCode.TOKEN_SIGNATURE_INVALID
 
 
 class TwilioError(Exception):
     """An error with a Twilio code; REST answers it as Twilio's JSON error body."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(
+        self, code: TwilioCode, message: str | None = None, *, status: int | None = None
+    ) -> None:
+        """Raise `code`, with a message saying more than Twilio's if there is one."""
         self.code = code
-        self.message = message
+        self.message = message or code.message
+        self.status = status or code.status
+        super().__init__(self.message)
 
     def body(self) -> dict:
         return {
             'code': self.code,
             'message': self.message,
-            'more_info': f'https://www.twilio.com/docs/errors/{self.code}',
+            'more_info': self.code.more_info,
             'status': self.status,
         }
 
@@ -55,11 +68,6 @@ async def handle_twilio_error(req, resp, ex: TwilioError, params) -> None:
     """Falcon error handler: answer a TwilioError exactly as Twilio's API does."""
     resp.status = falcon.code_to_http_status(ex.status)
     resp.media = ex.body()
-
-
-def twilio_code_for(status: int) -> int:
-    """Return the Twilio error code of an HTTP error the framework raised itself."""
-    return METHOD_NOT_ALLOWED if status == 405 else 20000 + status
 
 
 def serialize_error(req, resp, exception: falcon.HTTPError) -> None:
@@ -75,6 +83,6 @@ def serialize_error(req, resp, exception: falcon.HTTPError) -> None:
         message = body['title']
         if body['description'] != message:
             message = f'{message}: {body["description"]}'
-        body = TwilioError(status, twilio_code_for(status), message).body()
+        body = TwilioError(for_http_status(status), message, status=status).body()
     resp.content_type = falcon.MEDIA_JSON
     resp.data = json.dumps(body).encode()

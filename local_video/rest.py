@@ -11,15 +11,21 @@ import falcon
 from .clock import iso_seconds
 from .errors import (
     AUTHENTICATE,
-    INVALID_PARAMETER,
+    BAD_REQUEST,
     NOT_FOUND,
     PARTICIPANT_NOT_FOUND,
+    PARTICIPANT_STATUS_INVALID,
     REQUEST_TOO_LARGE,
     ROOM_CALLBACK_INVALID,
+    ROOM_CALLBACK_METHOD_INVALID,
     ROOM_MAX_PARTICIPANTS_INVALID,
+    ROOM_NAME_INVALID,
+    ROOM_NAME_TOO_LONG,
     ROOM_STATUS_INVALID,
     ROOM_TIMEOUT_INVALID,
     ROOM_TYPE_INVALID,
+    ROOM_TYPE_NOT_SUPPORTED,
+    SUBSCRIBE_RULES_INVALID,
     TwilioError,
 )
 from .rooms import DEFAULT_ROOM_TIMEOUT, Participant, Registry, Room, Track
@@ -29,19 +35,20 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_NAME = 128
 DEFAULT_MAX_PARTICIPANTS = 50
+# Types Twilio still knows but no longer creates for new accounts (53126).
+LEGACY_ROOM_TYPES = ('go', 'peer-to-peer', 'group-small')
 # A room's parameters or 20 subscribe rules fit in a few KiB; refuse floods early.
 MAX_BODY_BYTES = 64 * 1024
 
 
 class BasicAuth:
-    """Middleware: /v1/ needs HTTP Basic with the API key (or account SID + token)."""
+    """HTTP Basic with the API key (or account SID + token), as Twilio wants."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._pairs = [(u.encode(), p.encode()) for u, p in pairs]
 
-    async def process_request(self, req, resp) -> None:
-        if not req.path.startswith('/v1/'):
-            return
+    def check(self, req, resp) -> None:
+        """Return if the request carries a known pair; raise 401 (20003) if not."""
         header = req.get_header('Authorization') or ''
         scheme, _, encoded = header.partition(' ')
         if scheme.lower() == 'basic':
@@ -57,7 +64,12 @@ class BasicAuth:
                 if hmac.compare_digest(password, good_password) and same_user:
                     return
         resp.set_header('WWW-Authenticate', 'Basic realm="Twilio API"')
-        raise TwilioError(401, AUTHENTICATE, 'Authenticate')
+        raise TwilioError(AUTHENTICATE)
+
+
+async def _authenticate(req, resp, resource, params) -> None:
+    """Falcon `before` hook of every REST responder."""
+    resource.auth.check(req, resp)
 
 
 def _form_value(form: dict, name: str) -> str | None:
@@ -76,10 +88,10 @@ def _integer(
     try:
         value = int(raw)
     except ValueError:
-        raise TwilioError(400, code, f'{name} must be a whole number') from None
+        raise TwilioError(code, f'{name} must be a whole number') from None
     if value < low or (high is not None and value > high):
         bound = f'between {low} and {high}' if high is not None else f'at least {low}'
-        raise TwilioError(400, code, f'{name} must be {bound}')
+        raise TwilioError(code, f'{name} must be {bound}')
     return value
 
 
@@ -88,7 +100,6 @@ async def _form(req) -> dict:
         return {}
     if req.content_length > MAX_BODY_BYTES:
         raise TwilioError(
-            413,
             REQUEST_TOO_LARGE,
             f'Request body too large: at most {MAX_BODY_BYTES} bytes',
         )
@@ -97,15 +108,27 @@ async def _form(req) -> dict:
 
 
 class _Base:
-    def __init__(self, registry: Registry, account_sid: str) -> None:
+    """What every Rooms REST resource shares, authentication first.
+
+    Each subclass gets `_authenticate` before every responder it has, so no
+    resource can forget it. The check follows the resource the router chose,
+    not the path: `//v1/Rooms`, `/./v1/Rooms` and the like once reached the
+    rooms past a middleware that looked for paths starting with `/v1/`.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        falcon.before(_authenticate)(cls)
+
+    def __init__(self, registry: Registry, account_sid: str, auth: BasicAuth) -> None:
         self._registry = registry
         self._account_sid = account_sid
+        self.auth = auth
 
     def _room(self, sid_or_name: str) -> Room:
         room = self._registry.find_room(sid_or_name)
         if room is None:
             raise TwilioError(
-                404,
                 NOT_FOUND,
                 f'The requested resource /Rooms/{sid_or_name} was not found',
             )
@@ -115,7 +138,6 @@ class _Base:
         participant = room.find_participant(sid_or_identity)
         if participant is None:
             raise TwilioError(
-                404,
                 NOT_FOUND,
                 f'The requested resource /Rooms/{room.sid}'
                 f'/Participants/{sid_or_identity} was not found',
@@ -182,9 +204,9 @@ class _Base:
 
 def _page(req, items: list, key: str, path: str, filters: dict[str, str]) -> dict:
     size = _integer(
-        req.params, 'PageSize', 1, MAX_PAGE_SIZE, INVALID_PARAMETER, DEFAULT_PAGE_SIZE
+        req.params, 'PageSize', 1, MAX_PAGE_SIZE, BAD_REQUEST, DEFAULT_PAGE_SIZE
     )
-    page = _integer(req.params, 'Page', 0, None, INVALID_PARAMETER, 0)
+    page = _integer(req.params, 'Page', 0, None, BAD_REQUEST, 0)
     chunk = items[page * size : (page + 1) * size]
 
     def link(number: int) -> str:
@@ -212,28 +234,30 @@ class RoomsResource(_Base):
     async def on_post(self, req, resp) -> None:
         form = await _form(req)
         kind = _form_value(form, 'Type') or 'group'
+        if kind in LEGACY_ROOM_TYPES:
+            raise TwilioError(ROOM_TYPE_NOT_SUPPORTED, 'Room type must be group')
         if kind != 'group':
-            raise TwilioError(400, ROOM_TYPE_INVALID, 'Room type must be group here')
+            raise TwilioError(ROOM_TYPE_INVALID, 'RoomType is not valid: use group')
         name = _form_value(form, 'UniqueName')
-        if name is not None and not 0 < len(name) <= MAX_NAME:
+        if name is not None and len(name) > MAX_NAME:
             raise TwilioError(
-                400, INVALID_PARAMETER, f'UniqueName must be 1 to {MAX_NAME} characters'
+                ROOM_NAME_TOO_LONG, f'UniqueName must be at most {MAX_NAME} characters'
             )
+        if name == '':
+            raise TwilioError(ROOM_NAME_INVALID, 'UniqueName must not be empty')
         if name is not None and name.startswith('RM') and len(name) == 34:
             raise TwilioError(
-                400, INVALID_PARAMETER, 'UniqueName cannot look like a Room SID'
+                ROOM_NAME_INVALID, 'UniqueName cannot look like a Room SID'
             )
         callback = _form_value(form, 'StatusCallback') or None
         if callback is not None and not callback.startswith(('http://', 'https://')):
             raise TwilioError(
-                400,
-                ROOM_CALLBACK_INVALID,
-                'StatusCallback must be an absolute http(s) URL',
+                ROOM_CALLBACK_INVALID, 'StatusCallback must be an absolute http(s) URL'
             )
         method = (_form_value(form, 'StatusCallbackMethod') or 'POST').upper()
         if method not in ('GET', 'POST'):
             raise TwilioError(
-                400, ROOM_CALLBACK_INVALID, 'StatusCallbackMethod must be GET or POST'
+                ROOM_CALLBACK_METHOD_INVALID, 'StatusCallbackMethod must be GET or POST'
             )
         room = self._registry.create_room(
             name,
@@ -293,7 +317,7 @@ class RoomResource(_Base):
         form = await _form(req)
         status = _form_value(form, 'Status')
         if status != 'completed':
-            raise TwilioError(400, ROOM_STATUS_INVALID, 'Status must be completed')
+            raise TwilioError(ROOM_STATUS_INVALID, 'Status must be completed')
         self._registry.complete_room(found)
         resp.status = falcon.HTTP_202
         resp.media = self.room_json(req, found)
@@ -333,7 +357,7 @@ class ParticipantResource(_Base):
         found = self._participant(self._room(room), participant)
         form = await _form(req)
         if _form_value(form, 'Status') != 'disconnected':
-            raise TwilioError(400, INVALID_PARAMETER, 'Status must be disconnected')
+            raise TwilioError(PARTICIPANT_STATUS_INVALID, 'Status must be disconnected')
         self._registry.kick(found)
         resp.status = falcon.HTTP_202
         resp.media = self.participant_json(req, found)
@@ -396,34 +420,34 @@ class SubscribeRulesResource(_Base):
         found = self._participant(self._room(room), participant)
         if not found.connected:
             raise TwilioError(
-                404,
                 PARTICIPANT_NOT_FOUND,
                 'Participant not found: subscribe rules need a connected participant',
             )
         form = await _form(req)
         raw = _form_value(form, 'Rules')
         if raw is None:
-            raise TwilioError(400, 53215, 'Invalid Subscribe Rules: Rules is required')
+            raise TwilioError(
+                SUBSCRIBE_RULES_INVALID, 'Invalid Subscribe Rules: Rules is required'
+            )
         self._registry.set_rules(found, parse_rules(raw))
         resp.media = self._rules_json(found)
 
 
-def add_routes(app: falcon.asgi.App, registry: Registry, account_sid: str) -> None:
-    """Route the Rooms REST subset."""
-    app.add_route('/v1/Rooms', RoomsResource(registry, account_sid))
-    app.add_route('/v1/Rooms/{room}', RoomResource(registry, account_sid))
-    app.add_route(
-        '/v1/Rooms/{room}/Participants', ParticipantsResource(registry, account_sid)
-    )
-    app.add_route(
-        '/v1/Rooms/{room}/Participants/{participant}',
-        ParticipantResource(registry, account_sid),
-    )
-    app.add_route(
-        '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks',
-        PublishedTracksResource(registry, account_sid),
-    )
-    app.add_route(
-        '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules',
-        SubscribeRulesResource(registry, account_sid),
-    )
+def add_routes(
+    app: falcon.asgi.App, registry: Registry, account_sid: str, auth: BasicAuth
+) -> None:
+    """Route the Rooms REST subset; every resource asks `auth` first."""
+    routes = {
+        '/v1/Rooms': RoomsResource,
+        '/v1/Rooms/{room}': RoomResource,
+        '/v1/Rooms/{room}/Participants': ParticipantsResource,
+        '/v1/Rooms/{room}/Participants/{participant}': ParticipantResource,
+        '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks': (
+            PublishedTracksResource
+        ),
+        '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules': (
+            SubscribeRulesResource
+        ),
+    }
+    for path, resource in routes.items():
+        app.add_route(path, resource(registry, account_sid, auth))

@@ -118,6 +118,9 @@ class Room:
     sequence: int = 0
     timer: asyncio.TimerHandle | None = None
     ever_joined: bool = False
+    # Identities besides the presenter allowed to publish here (publishing.py).
+    # Empty: the extension point for invited speakers, nothing fills it yet.
+    speakers: set[str] = field(default_factory=set)
 
     @property
     def status(self) -> str:
@@ -179,7 +182,7 @@ class Registry:
         sid = sids.room_sid()
         name = unique_name or sid
         if self.in_progress_by_name(name) is not None:
-            raise TwilioError(400, ROOM_EXISTS, 'Room exists')
+            raise TwilioError(ROOM_EXISTS, 'Room exists')
         now = utcnow()
         room = Room(
             sid=sid,
@@ -263,7 +266,7 @@ class Registry:
         """Connect a participant; one already connected with its identity is kicked."""
         room = self.find_room(room_name)
         if room is None or not room.in_progress:
-            raise TwilioError(404, ROOM_NOT_FOUND, 'Room not found')
+            raise TwilioError(ROOM_NOT_FOUND, 'Room not found')
         for old in room.connected():
             if old.identity == identity:
                 if old.connection is not None:
@@ -273,7 +276,7 @@ class Registry:
                     )
                 self._disconnect(old)
         if len(room.connected()) >= room.max_participants:
-            raise TwilioError(400, ROOM_FULL, 'Room contains too many Participants')
+            raise TwilioError(ROOM_FULL, 'Room contains too many Participants')
         participant = Participant(
             sid=sids.participant_sid(),
             identity=identity,

@@ -20,7 +20,7 @@ EXCLUDE_ALL = ({'type': 'exclude', 'all': True},)
 
 
 def _invalid(why: str) -> TwilioError:
-    return TwilioError(400, SUBSCRIBE_RULES_INVALID, f'Invalid Subscribe Rules: {why}')
+    return TwilioError(SUBSCRIBE_RULES_INVALID, f'Invalid Subscribe Rules: {why}')
 
 
 def parse_rules(raw: str | list) -> list[dict]:

@@ -6,7 +6,7 @@ Protocol (JSON messages with a `type`):
       resetMedia {target: publisher|subscriber}, ping, disconnect
   service -> browser: connected {room, participant, participants, resumed},
       participantConnected, participantDisconnected, trackPublished, trackUnpublished,
-      publishAnswer {seq, sdp, tracks}, publishError {seq, message},
+      publishAnswer {seq, sdp, tracks}, publishError {seq, message, code?},
       subscriberOffer {sdp, streams: [{mid, participant, track, name, kind}]},
       subscriberReset, mediaReconnecting, mediaReconnected, pong,
       disconnected {code, message} (then the socket closes), error {code, message}.
@@ -28,11 +28,13 @@ from .errors import (
     ROOM_NOT_FOUND,
     SIGNALING_ERROR,
     TOKEN_GRANTS_INVALID,
+    TRACK_INVALID,
     TwilioError,
 )
 from .janus_api import JanusError
 from .media import JanusMedia, MediaUnavailable
 from .participant_media import ParticipantMedia
+from .publishing import may_publish
 from .rooms import Participant, Registry
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,21 @@ class ParticipantSession:
 
     async def _publish(self, message: dict) -> None:
         seq = message.get('seq')
+        participant = self.participant
+        if not may_publish(participant.identity, participant.room.speakers):
+            # Refused before anything reaches Janus: an attendee's offer never
+            # becomes a publisher there, so no one could subscribe to it.
+            log.warning('publish by %s refused: not a speaker', participant.sid)
+            self.send(
+                {
+                    'type': 'publishError',
+                    'seq': seq,
+                    'code': TRACK_INVALID,
+                    'message': f'{TRACK_INVALID.message}: only the presenter '
+                    'may publish in this room',
+                }
+            )
+            return
         try:
             sdp, tracks = _publish_request(message)
             if self.media is None:
@@ -314,7 +331,6 @@ class SignalHub:
     def _open(self, first: object, socket: SignalSocket) -> ParticipantSession:
         if not isinstance(first, dict) or first.get('type') != 'connect':
             raise TwilioError(
-                400,
                 SIGNALING_ERROR,
                 'the first message must be {"type": "connect", "token": ...}',
             )
@@ -326,13 +342,12 @@ class SignalHub:
         )
         name = first.get('room') or grant.room
         if not isinstance(name, str) or not name:
-            raise TwilioError(400, ROOM_NOT_FOUND, 'Room not found: name a room')
+            raise TwilioError(ROOM_NOT_FOUND, 'Room not found: name a room', status=400)
         room = self.registry.find_room(name)
         if room is None or not room.in_progress:
-            raise TwilioError(404, ROOM_NOT_FOUND, 'Room not found')
+            raise TwilioError(ROOM_NOT_FOUND, 'Room not found')
         if grant.room and grant.room not in (room.sid, room.unique_name):
             raise TwilioError(
-                401,
                 TOKEN_GRANTS_INVALID,
                 'Invalid Access Token grants: not valid for this room',
             )

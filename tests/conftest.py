@@ -21,7 +21,7 @@ TEST_ENV = {
     'PODIUM_VIDEO_BACKEND': 'twilio',
     'TWILIO_ACCOUNT_SID': 'AC' + '0' * 32,
     'TWILIO_API_KEY_SID': 'SK' + '1' * 32,
-    'TWILIO_API_KEY_SECRET': 'test-api-key-secret-not-real',
+    'TWILIO_API_KEY_SECRET': 'test-api-key-secret-not-real-0123456789',
     'TWILIO_AUTH_TOKEN': 'test-auth-token-not-real',
     'PODIUM_SECRET_KEY': 'test-secret-key-not-real-0123456789abcdef',
 }

@@ -34,24 +34,33 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from podium.twilio_errors import MORE_INFO, TwilioCode
+
 ROOM_SID = re.compile(r'RM[0-9a-f]{32}')
 PARTICIPANT_SID = re.compile(r'PA[0-9a-f]{32}')
-ROOM_TYPES = ('group',)  # new accounts get only group rooms (else 53126)
+ROOM_TYPES = ('group',)  # new accounts get only group rooms
+LEGACY_ROOM_TYPES = ('go', 'peer-to-peer', 'group-small')  # 53126; others 53108
 MAX_PARTICIPANTS = 50
 MAX_SUBSCRIBE_RULES = 20
 RULE_FILTERS = frozenset({'all', 'kind', 'publisher', 'track', 'priority'})
 DEFAULT_RULES = [{'type': 'include', 'all': True}]
 
-# Twilio error codes the fake answers with.
-AUTHENTICATE = 20003
-NOT_FOUND = 20404
-INVALID_PARAMETER = 20001  # the fake's own code for a malformed parameter
-ROOM_FULL = 53105
-ROOM_COMPLETED = 53118
-ROOM_EXISTS = 53113
-ROOM_TYPE_NOT_SUPPORTED = 53126
-MAX_PARTICIPANTS_INVALID = 53107
-INVALID_SUBSCRIBE_RULES = 53215
+# Twilio error codes the fake answers with: the table local_video answers from.
+AUTHENTICATE = TwilioCode.AUTHENTICATE
+BAD_REQUEST = TwilioCode.BAD_REQUEST
+NOT_FOUND = TwilioCode.NOT_FOUND
+PARTICIPANT_STATUS_INVALID = TwilioCode.PARTICIPANT_STATUS_INVALID
+ROOM_CALLBACK_METHOD_INVALID = TwilioCode.ROOM_CALLBACK_METHOD_INVALID
+ROOM_FULL = TwilioCode.ROOM_FULL
+ROOM_COMPLETED = TwilioCode.ROOM_COMPLETED
+ROOM_EXISTS = TwilioCode.ROOM_EXISTS
+ROOM_NAME_TOO_LONG = TwilioCode.ROOM_NAME_TOO_LONG
+ROOM_STATUS_INVALID = TwilioCode.ROOM_STATUS_INVALID
+ROOM_TIMEOUT_INVALID = TwilioCode.ROOM_TIMEOUT_INVALID
+ROOM_TYPE_INVALID = TwilioCode.ROOM_TYPE_INVALID
+ROOM_TYPE_NOT_SUPPORTED = TwilioCode.ROOM_TYPE_NOT_SUPPORTED
+MAX_PARTICIPANTS_INVALID = TwilioCode.ROOM_MAX_PARTICIPANTS_INVALID
+INVALID_SUBSCRIBE_RULES = TwilioCode.SUBSCRIBE_RULES_INVALID
 
 
 @dataclass(frozen=True)
@@ -259,7 +268,7 @@ class FakeTwilio:
                 return ex.status, {
                     'code': ex.code,
                     'message': ex.message,
-                    'more_info': f'https://www.twilio.com/docs/errors/{ex.code}',
+                    'more_info': MORE_INFO.format(code=ex.code),
                     'status': ex.status,
                 }
 
@@ -335,15 +344,17 @@ class FakeTwilio:
         sid = 'RM' + secrets.token_hex(16)
         unique_name = form.get('UniqueName') or sid
         if len(unique_name) > 128:
-            raise ApiError(400, INVALID_PARAMETER, 'UniqueName is too long')
+            raise ApiError(400, ROOM_NAME_TOO_LONG, 'UniqueName is too long')
         if any(
             r['unique_name'] == unique_name and r['status'] == 'in-progress'
             for r in self._state.rooms.values()
         ):
             raise ApiError(400, ROOM_EXISTS, 'Room exists')
         room_type = form.get('Type', 'group')
-        if room_type not in ROOM_TYPES:
+        if room_type in LEGACY_ROOM_TYPES:
             raise ApiError(400, ROOM_TYPE_NOT_SUPPORTED, 'Room type not supported')
+        if room_type not in ROOM_TYPES:
+            raise ApiError(400, ROOM_TYPE_INVALID, 'RoomType is not valid')
         max_participants = _integer(form, 'MaxParticipants', MAX_PARTICIPANTS)
         if not 1 <= max_participants <= MAX_PARTICIPANTS:
             raise ApiError(400, MAX_PARTICIPANTS_INVALID, 'Invalid MaxParticipants')
@@ -351,10 +362,14 @@ class FakeTwilio:
         for name in ('EmptyRoomTimeout', 'UnusedRoomTimeout'):
             timeouts[name] = _integer(form, name, 5)
             if not 1 <= timeouts[name] <= 60:
-                raise ApiError(400, INVALID_PARAMETER, f'{name} must be 1-60 minutes')
+                raise ApiError(
+                    400, ROOM_TIMEOUT_INVALID, f'{name} must be 1-60 minutes'
+                )
         callback_method = form.get('StatusCallbackMethod', 'POST')
         if callback_method not in ('GET', 'POST'):
-            raise ApiError(400, INVALID_PARAMETER, 'Invalid StatusCallbackMethod')
+            raise ApiError(
+                400, ROOM_CALLBACK_METHOD_INVALID, 'Invalid StatusCallbackMethod'
+            )
         now = _now()
         room = {
             'sid': sid,
@@ -414,7 +429,7 @@ class FakeTwilio:
     ) -> tuple[int, dict]:
         room = self._find_room(sid_or_name)
         if _single_values(request.form).get('Status') != 'completed':
-            raise ApiError(400, INVALID_PARAMETER, 'Status must be completed')
+            raise ApiError(400, ROOM_STATUS_INVALID, 'Status must be completed')
         self._complete(room)
         return 202, room
 
@@ -477,7 +492,9 @@ class FakeTwilio:
     ) -> tuple[int, dict]:
         participant = self._participant(room, sid_or_identity)
         if _single_values(request.form).get('Status') != 'disconnected':
-            raise ApiError(400, INVALID_PARAMETER, 'Status must be disconnected')
+            raise ApiError(
+                400, PARTICIPANT_STATUS_INVALID, 'Status must be disconnected'
+            )
         self._disconnect(participant)
         return 202, participant
 
@@ -548,7 +565,7 @@ def _integer(values: dict, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ApiError(400, INVALID_PARAMETER, f'{name} must be an integer') from None
+        raise ApiError(400, BAD_REQUEST, f'{name} must be an integer') from None
 
 
 def _parse_rules(raw: str | None) -> list[dict]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import jsonschema
-import pytest
 
-SPEC = Path('/work/shared/reference/twilio-video-v1.openapi.json')
+from .reference import TWILIO_VIDEO_OPENAPI, reference_file
 
 ROOM = 'video.v1.room'
 PARTICIPANT = 'video.v1.room.room_participant'
@@ -37,9 +35,7 @@ def _nullable_to_null_type(node):
 
 @functools.cache
 def _components() -> dict:
-    if not SPEC.exists():
-        pytest.skip(f'{SPEC} is not available')
-    spec = json.loads(SPEC.read_text())
+    spec = json.loads(reference_file(TWILIO_VIDEO_OPENAPI).read_text())
     return _nullable_to_null_type(spec['components'])
 
 

@@ -113,7 +113,9 @@ def test_a_unique_name_is_taken_while_the_room_is_in_progress(fake, client):
     [
         ({'type': 'peer-to-peer'}, 53126),
         ({'max_participants': 51}, 53107),
-        ({'empty_room_timeout': 61}, 20001),
+        ({'type': 'huge'}, 53108),
+        ({'empty_room_timeout': 61}, 53109),
+        ({'status_callback_method': 'PUT'}, 53110),
     ],
 )
 def test_invalid_rooms_are_refused(client, params, code):

@@ -22,8 +22,6 @@ from tests.fake_twilio import FakeTwilio
 from token_service.app import create_app
 from token_service.rooms import Rooms, twilio_client
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
 NOW = 1_700_000_000.0
 ROOMS = r'/v1/Rooms'
 

@@ -73,7 +73,8 @@ class Launcher:
         )  # fmt: skip
         self.stdout: queue.Queue[str] = queue.Queue()
         self.stderr: list[str] = []
-        threading.Thread(target=self._read_stdout, daemon=True).start()
+        self._stdout_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._stdout_reader.start()
         self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_reader.start()
 
@@ -119,6 +120,17 @@ class Launcher:
             except OSError:
                 pass
 
+    def close(self) -> None:
+        """Close our ends of the pipes once the readers saw them end.
+
+        Left to the garbage collector they raise ResourceWarning, which the
+        suite turns into an error in whichever test runs next.
+        """
+        for reader in (self._stdout_reader, self._stderr_reader):
+            reader.join(timeout=5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
 
 @pytest.fixture
 def launch(fake_twilio, tmp_path):
@@ -142,6 +154,7 @@ def launch(fake_twilio, tmp_path):
     yield start
     for launcher in launched:
         launcher.kill_everything()
+        launcher.close()
 
 
 def test_up_prints_the_url_and_ctrl_c_stops_every_child(launch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -40,7 +41,12 @@ class Signal:
         ws_url = base_url.replace('http://', 'ws://') + '/video/signal'
         # An unbounded queue: this client reads only what a test asks for, and a
         # full queue would stop it from seeing the server's close frame.
-        self.ws = connect(ws_url, open_timeout=5, max_queue=None)
+        # Entered as a context manager, websockets' supported way to hold a
+        # connection (calling connect() bare is deprecated since 17.1).
+        self._stack = contextlib.ExitStack()
+        self.ws = self._stack.enter_context(
+            connect(ws_url, open_timeout=5, max_queue=None)
+        )
         self.ws.send(json.dumps({'type': 'connect', 'token': token, **options}))
         self.first = self.recv()
 
@@ -57,7 +63,7 @@ class Signal:
     def leave(self) -> None:
         """Leave as room.disconnect() does: say so, then close."""
         self.ws.send(json.dumps({'type': 'disconnect'}))
-        self.ws.close()
+        self._stack.close()
 
     def close(self) -> None:
-        self.ws.close()
+        self._stack.close()

@@ -76,6 +76,16 @@ PUBLISH = """async (withScreen) => {
   return publications.map((p) => [p.trackName, p.trackSid]);
 }"""
 
+REFUSED = """async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  try {
+    await window.room.localParticipant.publishTrack(stream.getVideoTracks()[0]);
+    return null;
+  } catch (error) {
+    return [error.name, error.code, error.message];
+  }
+}"""
+
 # Inbound RTP stats of the receiving PeerConnection, by kind.
 STATS = """async () => {
   const pc = window.room._subPc;
@@ -177,6 +187,9 @@ def test_presenter_media_reaches_a_viewer_with_an_include_rule(
     assert set(published) == {'camera', 'microphone', 'screen'}
     assert all(sid.startswith('MT') for sid in published.values())
 
+    # A second publisher for the rules to leave out: only the presenter may
+    # publish, unless invited as a speaker (local_video.publishing).
+    service.registry.find_room('podium-e2e').speakers.add('attendee-other')
     other.evaluate(
         JOIN, [make_token(lv_config, 'attendee-other', 'podium-e2e'), signal, quiet]
     )
@@ -190,6 +203,8 @@ def test_presenter_media_reaches_a_viewer_with_an_include_rule(
             {**quiet, 'automaticSubscription': False},
         ],
     )
+    # An attendee who tries anyway gets Twilio's 53300 from publishTrack().
+    assert viewer.evaluate(REFUSED)[:2] == ['TwilioError', 53300]
     started = time.monotonic()
     client.video.v1.rooms(room.sid).participants(
         'attendee-viewer'

@@ -17,8 +17,6 @@ from token_service.tokens import issue_token
 
 from .helpers import make_token
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
 
 def verify(config, token):
     return verify_token(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 
-from .helpers import Signal, make_token
+from tests.contract.reference import TWILIO_VIDEO_OPENAPI, reference_file
 
-OPENAPI = Path('/work/shared/reference/twilio-video-v1.openapi.json')
+from .helpers import Signal, make_token
 
 
 def _nullable_to_json_schema(node):
@@ -33,9 +32,8 @@ def _nullable_to_json_schema(node):
 
 @pytest.fixture(scope='module')
 def spec():
-    if not OPENAPI.exists():
-        pytest.skip(f'{OPENAPI} is not available')
-    return _nullable_to_json_schema(json.loads(OPENAPI.read_text()))
+    spec = json.loads(reference_file(TWILIO_VIDEO_OPENAPI).read_text())
+    return _nullable_to_json_schema(spec)
 
 
 def check(spec, path: str, method: str, status: int, body: dict) -> None:

@@ -14,8 +14,6 @@ from tests.unit.test_token_service import FakeClock, FakeRooms
 from token_service.app import create_app
 from token_service.rate_limits import RateLimitSettings
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
 
 class Talk:
     """A presentation with a presenter and attendees, driven over HTTP."""

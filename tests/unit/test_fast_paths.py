@@ -26,9 +26,6 @@ def config(webhooks_config):
     return webhooks_config
 
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
-
 def test_signature_shortcut_accepts_what_twilio_accepts_and_nothing_else(config):
     from falcon import testing
 

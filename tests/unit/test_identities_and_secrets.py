@@ -22,8 +22,6 @@ from token_service.app import create_app
 from token_service.rate_limits import RateLimitSettings
 from token_service.tokens import InvalidToken, verify_token
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
 
 @pytest.fixture
 def rooms():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fakeredis
 import falcon.testing
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -16,8 +15,6 @@ from tests.unit.test_token_service import FakeClock, FakeRooms
 from token_service.app import create_app
 from token_service.openapi import OPENAPI_PATH
 from token_service.rate_limits import RateLimitSettings
-
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
 
 
 def fuzz_app():

@@ -17,8 +17,6 @@ from token_service.app import create_app
 
 from .test_token_service import FakeClock, FakeRooms
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
 
 def test_key_is_the_documented_hmac(config):
     expected = base64.urlsafe_b64encode(

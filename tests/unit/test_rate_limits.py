@@ -16,8 +16,6 @@ from token_service.rate_limits import (
     parse_networks,
 )
 
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
-
 LIMITS = RateLimitSettings(presentations_per_minute=3, tokens_per_minute=4)
 
 

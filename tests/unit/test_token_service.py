@@ -20,7 +20,6 @@ from token_service.app import create_app
 from token_service.presentations import Presentations
 
 # The shared test secret is shorter than a real (32 character) API key secret.
-pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
 
 NOW = 1_700_000_000.0
 ROOM_SID = 'RM' + 'a' * 32

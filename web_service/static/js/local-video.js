@@ -750,7 +750,9 @@ class Room extends Emitter {
         this._settle(message.seq, null, message);
         break;
       case 'publishError':
-        this._settle(message.seq, twilioError(53400, message.message));
+        // The server's code when it gives one (53300: only the presenter may
+        // publish), so publishTrack() rejects with it; else a media failure.
+        this._settle(message.seq, twilioError(message.code || 53400, message.message));
         break;
       case 'subscriberOffer':
         this._subQueue = this._subQueue
