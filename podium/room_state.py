@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from podium import ids
+
 PRESENTER_IDENTITY = 'presenter'
 ATTENDEE_PREFIX = 'attendee-'
 ROOM_NAME_PREFIX = 'podium-'
@@ -61,7 +63,9 @@ def room_name_for(presentation_id: str) -> str:
 def presentation_id_for(room_name: str) -> str | None:
     """Return the presentation id a room belongs to, or None if it is not ours."""
     presentation_id = room_name.removeprefix(ROOM_NAME_PREFIX)
-    if presentation_id and presentation_id != room_name:
+    # A malformed id ('podium-a:b', another app's room) cannot be one we made,
+    # and must not become part of a key.
+    if presentation_id != room_name and ids.is_presentation_id(presentation_id):
         return presentation_id
     return None
 
@@ -137,12 +141,16 @@ def _earliest(current: int | None, candidate: int) -> int:
 
 def merge_room(record: dict | None, event: RoomEvent) -> dict:
     """Return the room record after `event` (a room-created or room-ended)."""
-    new = dict(record) if record else {
-        'sid': event.room_sid,
-        'name': event.room_name,
-        'created_at': None,
-        'ended_at': None,
-    }
+    new = (
+        dict(record)
+        if record
+        else {
+            'sid': event.room_sid,
+            'name': event.room_name,
+            'created_at': None,
+            'ended_at': None,
+        }
+    )
     if event.name == 'room-created':
         new['created_at'] = _earliest(new['created_at'], event.timestamp)
     elif event.name == 'room-ended':
@@ -152,14 +160,18 @@ def merge_room(record: dict | None, event: RoomEvent) -> dict:
 
 def merge_participant(record: dict | None, event: RoomEvent) -> dict:
     """Return the participant record after a participant or track event."""
-    new = dict(record) if record else {
-        'sid': event.participant_sid,
-        'identity': event.identity,
-        'room_sid': event.room_sid,
-        'connected_at': None,
-        'disconnected_at': None,
-        'tracks': {},
-    }
+    new = (
+        dict(record)
+        if record
+        else {
+            'sid': event.participant_sid,
+            'identity': event.identity,
+            'room_sid': event.room_sid,
+            'connected_at': None,
+            'disconnected_at': None,
+            'tracks': {},
+        }
+    )
     if event.name == 'participant-connected':
         new['connected_at'] = _earliest(new['connected_at'], event.timestamp)
     elif event.name == 'participant-disconnected':
@@ -172,15 +184,19 @@ def merge_participant(record: dict | None, event: RoomEvent) -> dict:
 
 
 def _merge_track(record: dict | None, event: RoomEvent) -> dict:
-    new = dict(record) if record else {
-        'sid': event.track_sid,
-        'kind': event.track_kind,
-        'name': '',
-        'added_at': None,
-        'removed_at': None,
-        'enabled': True,
-        'enabled_at': None,
-    }
+    new = (
+        dict(record)
+        if record
+        else {
+            'sid': event.track_sid,
+            'kind': event.track_kind,
+            'name': '',
+            'added_at': None,
+            'removed_at': None,
+            'enabled': True,
+            'enabled_at': None,
+        }
+    )
     if event.track_name and (not new['name'] or event.track_name < new['name']):
         # Events of one track carry one name; min() keeps a clash deterministic.
         new['name'] = event.track_name

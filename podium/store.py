@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
-from podium import room_state
+from podium import ids, room_state
 from podium.room_state import RoomEvent
 
 PREFIX = 'podium:'
@@ -29,16 +29,21 @@ REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
 LAST_SEEN_RECORDS = 4096
 
 
+# Presentation ids come from URLs: each builder refuses a malformed one
+# (ids.InvalidPresentationId), whatever the routes checked, since 'x:version'
+# would name another key of presentation x.
+
+
 def presentation_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}'
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}'
 
 
 def version_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:version'
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:version'
 
 
 def presentation_rooms_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:rooms'
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rooms'
 
 
 def room_key(room_sid: str) -> str:

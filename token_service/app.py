@@ -9,6 +9,7 @@ import falcon
 import redis
 from twilio.rest import Client
 
+from podium import ids
 from podium.config import Config
 from podium.http_errors import serialize_error
 from podium.store import Store
@@ -25,6 +26,11 @@ from token_service.rate_limits import (
 from token_service.rooms import Rooms, twilio_client
 from token_service.subscribe_rules import SubscribeRules
 from token_service.tokens import Tokens
+
+# A malformed id matches no route: 404 before any resource or Redis sees it.
+PRESENTATION_PATH = '/api/presentations/{presentation_id:presentation_id}'
+TOKENS_PATH = f'{PRESENTATION_PATH}/tokens'
+SUBSCRIBE_RULES_PATH = f'{PRESENTATION_PATH}/subscribe-rules'
 
 
 def create_app(
@@ -54,7 +60,7 @@ def create_app(
             ),
             # Counted by Tokens itself, in the round trip that reads the
             # presentation: the hot path of a talk's start.
-            ('POST', '/api/presentations/{presentation_id}/tokens'): Limit(
+            ('POST', TOKENS_PATH): Limit(
                 'tokens',
                 rate_limits.tokens_per_minute,
                 'ask for access tokens',
@@ -66,17 +72,18 @@ def create_app(
     )
     app = falcon.App(middleware=[limiter])
     app.set_error_serializer(serialize_error)
+    ids.register_converter(app)
     app.add_route('/api/presentations', Presentations(config, store, clock))
     app.add_route(
-        '/api/presentations/{presentation_id}/tokens',
+        TOKENS_PATH,
         Tokens(config, store, rooms, clock, limiter),
     )
     app.add_route(
-        '/api/presentations/{presentation_id}/subscribe-rules',
+        SUBSCRIBE_RULES_PATH,
         SubscribeRules(config, store, rooms, clock),
     )
     app.add_route(
-        '/api/presentations/{presentation_id}/end',
+        f'{PRESENTATION_PATH}/end',
         PresentationEnd(config, store, rooms, clock),
     )
     app.add_route('/api/healthz', Health(store))
