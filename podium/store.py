@@ -25,6 +25,10 @@ ROOM_STATE_TTL = 2 * 24 * 3600  # longer than any room lives (Twilio: 24 h max)
 # lost its data (or never had any), so room state must be rebuilt.
 STATE_EPOCH_KEY = PREFIX + 'state-epoch'
 REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
+# How long a participant stays marked as removed for publishing: longer than
+# Twilio goes on retrying and duplicating its callbacks (minutes), and a removed
+# participant never comes back under its ParticipantSid.
+KICK_MARKER_TTL = 3600
 # Room-state records a Store remembers as guesses for apply_event (~1 MB).
 LAST_SEEN_RECORDS = 4096
 
@@ -62,6 +66,14 @@ def presenters_key(room_sid: str) -> str:
 def attendees_key(room_sid: str) -> str:
     """Set of the room's connected attendee ParticipantSids."""
     return f'{PREFIX}room:{room_sid}:attendees'
+
+
+def kick_key(room_sid: str, participant_sid: str) -> str:
+    """Marker: the webhooks removed (or are removing) this participant.
+
+    Not under `room:`: it is no room state, which a rebuild restores and scans.
+    """
+    return f'{PREFIX}kicked:{room_sid}:{participant_sid}'
 
 
 def rate_limit_key(scope: str, client: str, window_index: int) -> str:
@@ -399,6 +411,23 @@ class Store:
             if record is not None and record.get('ended_at') is None:
                 sids.append(rest)
         return sorted(sids)
+
+    # Removing participants who may not publish (webhooks) ------------------------
+
+    def claim_kick(self, room_sid: str, participant_sid: str) -> bool:
+        """Mark a participant as being removed; False if someone already did.
+
+        SET NX: of any number of duplicate callbacks, in any worker, one wins.
+        """
+        return bool(
+            self._redis.set(
+                kick_key(room_sid, participant_sid), '1', nx=True, ex=KICK_MARKER_TTL
+            )
+        )
+
+    def release_kick(self, room_sid: str, participant_sid: str) -> None:
+        """Forget a claim whose removal failed, so that the next callback retries."""
+        self._redis.delete(kick_key(room_sid, participant_sid))
 
     # Rebuilding after Redis lost its data (podium.rebuild) ------------------------
 

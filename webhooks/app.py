@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import falcon
 import redis
+from twilio.rest import Client
 
 from podium.config import WEBHOOK_PATH, Config
 from podium.http_errors import serialize_error
@@ -13,6 +15,7 @@ from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
 from webhooks.openapi import OPENAPI_PATH, OpenApiDocument
+from webhooks.publish_guard import PublishGuard, kick_client
 from webhooks.room_events import RoomEvents
 from webhooks.signature import TwilioSignature
 
@@ -35,18 +38,27 @@ def create_app(
     *,
     store: Store | None = None,
     max_body: int = MAX_BODY_BYTES,
+    client_factory: Callable[[Config], Client] = kick_client,
 ) -> falcon.App:
-    """Return the webhooks app; settings come from the environment unless given."""
+    """Return the webhooks app; settings come from the environment unless given.
+
+    `client_factory` makes the Rooms API client that removes participants who
+    may not publish (Twilio's, or local_video's).
+    """
     config = config or Config.from_env()
     # gunicorn sync workers serve one request at a time: the per-request Redis
     # commands share one connection, without a pool checkout each.
     store = store or Store.from_url(config.redis_url, single_connection=True)
+    guard = PublishGuard(store, client_factory(config))
     app = falcon.App()
     app.set_error_serializer(serialize_error)
     app.add_route(
         WEBHOOK_PATH,
         RoomEvents(
-            store, TwilioSignature(config.public_url, config.auth_token), max_body
+            store,
+            TwilioSignature(config.public_url, config.auth_token),
+            max_body,
+            publish_guard=guard,
         ),
     )
     app.add_route(HEALTH_PATH, Health(store))
