@@ -76,6 +76,11 @@ def kick_key(room_sid: str, participant_sid: str) -> str:
     return f'{PREFIX}kicked:{room_sid}:{participant_sid}'
 
 
+def sent_rules_key(presentation_id: str, identity: str) -> str:
+    """The subscribe rules last sent for one participant of a presentation."""
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rules:{identity}'
+
+
 def rate_limit_key(scope: str, client: str, window_index: int) -> str:
     """Requests of one client address to one endpoint in one fixed time window."""
     return f'{PREFIX}rate:{scope}:{client}:{window_index}'
@@ -463,6 +468,18 @@ class Store:
                     return
                 except redis.WatchError:
                     continue
+
+    # Subscribe rules sent (by the token service) ---------------------------------
+
+    def sent_rules(self, presentation_id: str, identity: str) -> dict | None:
+        """Return what `remember_rules` last stored for the participant, if anything."""
+        return _load(self._redis.get(sent_rules_key(presentation_id, identity)))
+
+    def remember_rules(
+        self, presentation_id: str, identity: str, sent: dict, ttl: int
+    ) -> None:
+        """Store what was sent as a participant's subscribe rules, for `ttl` seconds."""
+        self._redis.set(sent_rules_key(presentation_id, identity), _dump(sent), ex=ttl)
 
     # Rate limits (counted by the token service, shared by all its workers) -------
 

@@ -80,7 +80,7 @@ def create_app(
     )
     app.add_route(
         SUBSCRIBE_RULES_PATH,
-        SubscribeRules(config, store, rooms, clock),
+        SubscribeRules(config, store, rooms, clock, rate_limits),
     )
     app.add_route(
         f'{PRESENTATION_PATH}/end',

@@ -41,7 +41,12 @@ def fuzz_app():
         clock=FakeClock(),
         # The fuzzer's many requests come from one address; rate limits have their
         # own tests.
-        rate_limits=RateLimitSettings(presentations_per_minute=0, tokens_per_minute=0),
+        rate_limits=RateLimitSettings(
+            presentations_per_minute=0,
+            tokens_per_minute=0,
+            subscribe_rules_per_minute=0,
+            subscribe_rules_per_presentation_per_second=0,
+        ),
     )
 
 
