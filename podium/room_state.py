@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from podium import ids
+
 PRESENTER_IDENTITY = 'presenter'
 ATTENDEE_PREFIX = 'attendee-'
 ROOM_NAME_PREFIX = 'podium-'
@@ -61,7 +63,9 @@ def room_name_for(presentation_id: str) -> str:
 def presentation_id_for(room_name: str) -> str | None:
     """Return the presentation id a room belongs to, or None if it is not ours."""
     presentation_id = room_name.removeprefix(ROOM_NAME_PREFIX)
-    if presentation_id and presentation_id != room_name:
+    # A malformed id ('podium-a:b', another app's room) cannot be one we made,
+    # and must not become part of a key.
+    if presentation_id != room_name and ids.is_presentation_id(presentation_id):
         return presentation_id
     return None
 

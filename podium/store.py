@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
-from podium import audience, room_state
+from podium import audience, ids, room_state
 from podium.room_state import RoomEvent
 
 PREFIX = 'podium:'
@@ -25,20 +25,29 @@ ROOM_STATE_TTL = 2 * 24 * 3600  # longer than any room lives (Twilio: 24 h max)
 # lost its data (or never had any), so room state must be rebuilt.
 STATE_EPOCH_KEY = PREFIX + 'state-epoch'
 REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
+# How long a participant stays marked as removed for publishing: longer than
+# Twilio goes on retrying and duplicating its callbacks (minutes), and a removed
+# participant never comes back under its ParticipantSid.
+KICK_MARKER_TTL = 3600
 # Room-state records a Store remembers as guesses for apply_event (~1 MB).
 LAST_SEEN_RECORDS = 4096
 
 
+# Presentation ids come from URLs: each builder refuses a malformed one
+# (ids.InvalidPresentationId), whatever the routes checked, since 'x:version'
+# would name another key of presentation x.
+
+
 def presentation_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}'
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}'
 
 
 def version_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:version'
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:version'
 
 
 def presentation_rooms_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:rooms'
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rooms'
 
 
 def room_key(room_sid: str) -> str:
@@ -57,6 +66,19 @@ def presenters_key(room_sid: str) -> str:
 def attendees_key(room_sid: str) -> str:
     """Set of the room's connected attendee ParticipantSids."""
     return f'{PREFIX}room:{room_sid}:attendees'
+
+
+def kick_key(room_sid: str, participant_sid: str) -> str:
+    """Marker: the webhooks removed (or are removing) this participant.
+
+    Not under `room:`: it is no room state, which a rebuild restores and scans.
+    """
+    return f'{PREFIX}kicked:{room_sid}:{participant_sid}'
+
+
+def sent_rules_key(presentation_id: str, identity: str) -> str:
+    """The subscribe rules last sent for one participant of a presentation."""
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rules:{identity}'
 
 
 def rate_limit_key(scope: str, client: str, window_index: int) -> str:
@@ -395,6 +417,23 @@ class Store:
                 sids.append(rest)
         return sorted(sids)
 
+    # Removing participants who may not publish (webhooks) ------------------------
+
+    def claim_kick(self, room_sid: str, participant_sid: str) -> bool:
+        """Mark a participant as being removed; False if someone already did.
+
+        SET NX: of any number of duplicate callbacks, in any worker, one wins.
+        """
+        return bool(
+            self._redis.set(
+                kick_key(room_sid, participant_sid), '1', nx=True, ex=KICK_MARKER_TTL
+            )
+        )
+
+    def release_kick(self, room_sid: str, participant_sid: str) -> None:
+        """Forget a claim whose removal failed, so that the next callback retries."""
+        self._redis.delete(kick_key(room_sid, participant_sid))
+
     # Rebuilding after Redis lost its data (podium.rebuild) ------------------------
 
     def state_epoch(self) -> str | None:
@@ -429,6 +468,18 @@ class Store:
                     return
                 except redis.WatchError:
                     continue
+
+    # Subscribe rules sent (by the token service) ---------------------------------
+
+    def sent_rules(self, presentation_id: str, identity: str) -> dict | None:
+        """Return what `remember_rules` last stored for the participant, if anything."""
+        return _load(self._redis.get(sent_rules_key(presentation_id, identity)))
+
+    def remember_rules(
+        self, presentation_id: str, identity: str, sent: dict, ttl: int
+    ) -> None:
+        """Store what was sent as a participant's subscribe rules, for `ttl` seconds."""
+        self._redis.set(sent_rules_key(presentation_id, identity), _dump(sent), ex=ttl)
 
     # Rate limits (counted by the token service, shared by all its workers) -------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -15,6 +16,43 @@ from schemathesis.specs.openapi.checks import (
 # Examples per operation: enough to find crashes, small enough for < 60 s in all.
 # PODIUM_FUZZ_EXAMPLES=1000 runs a deeper search.
 FUZZ_EXAMPLES = int(os.environ.get('PODIUM_FUZZ_EXAMPLES') or 60)
+
+# Ids no generator is likely to hit: a key suffix of the fuzzed apps' live
+# presentation ('demo-talk:version' once answered 500, Redis WRONGTYPE), dot
+# segments, over-long and non-ASCII ids, separators Redis or URLs care about.
+CRAFTED_IDS = (
+    'x:y',
+    'demo-talk:version',
+    'demo-talk:rooms',
+    'demo-talk:',
+    '..',
+    '.',
+    'demo-talk/..',
+    'x' * 65,
+    'x' * 5000,
+    'caf\u00e9',
+    '\u65e5\u672c\u8a9e',
+    '\U0001f600',
+    'demo talk',
+    'demo*',
+    'a\x00b',
+    '%2e%2e',
+)
+
+
+def flatmap_path_parameters(context, path_parameters):
+    """Schemathesis hook: also try each crafted id as the `presentation_id`.
+
+    Apply with `@schema.hooks.apply(flatmap_path_parameters)`; half of the cases
+    keep the generated id, the other half take a crafted one.
+    """
+    if not path_parameters or 'presentation_id' not in path_parameters:
+        return st.just(path_parameters)
+    crafted = st.sampled_from(CRAFTED_IDS).map(
+        lambda bad: {**path_parameters, 'presentation_id': bad}
+    )
+    return st.one_of(st.just(path_parameters), crafted)
+
 
 CHECKS = [
     not_a_server_error,

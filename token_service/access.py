@@ -11,15 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 
 import falcon
 
+from podium import ids
 from podium.store import Store
 
 KEY_PURPOSE = 'presenter-key:'
-# Ids we hand out are token_urlsafe(9); anything else cannot be ours.
-PRESENTATION_ID = re.compile(r'[A-Za-z0-9_-]{1,64}')
 
 
 def presenter_key(secret_key: str, presentation_id: str) -> str:
@@ -45,7 +43,7 @@ def key_matches(secret_key: str, presentation_id: str, key: object) -> bool:
 def find_presentation(store: Store, presentation_id: str) -> dict[str, str]:
     """Return the presentation's record or raise 404."""
     record = None
-    if PRESENTATION_ID.fullmatch(presentation_id):
+    if ids.is_presentation_id(presentation_id):
         record = store.get_presentation(presentation_id)
     return require_found(record)
 
@@ -71,7 +69,7 @@ def find_presentation_as_presenter(
     the presenter gets it back, untitled; anyone else still gets 404.
     """
     record = None
-    if PRESENTATION_ID.fullmatch(presentation_id):
+    if ids.is_presentation_id(presentation_id):
         record = store.get_presentation(presentation_id)
         if record is None and key_matches(secret_key, presentation_id, key):
             store.restore_presentation(presentation_id, '', now_ms)

@@ -9,6 +9,7 @@ import falcon
 import redis
 from twilio.rest import Client
 
+from podium import ids
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.store import AudienceStore, Store
@@ -34,6 +35,11 @@ from token_service.rate_limits import (
 from token_service.rooms import Rooms, twilio_client
 from token_service.subscribe_rules import SubscribeRules
 from token_service.tokens import Tokens
+
+# A malformed id matches no route: 404 before any resource or Redis sees it.
+PRESENTATION_PATH = '/api/presentations/{presentation_id:presentation_id}'
+TOKENS_PATH = f'{PRESENTATION_PATH}/tokens'
+SUBSCRIBE_RULES_PATH = f'{PRESENTATION_PATH}/subscribe-rules'
 
 
 def create_app(
@@ -63,7 +69,7 @@ def create_app(
             ),
             # Counted by Tokens itself, in the round trip that reads the
             # presentation: the hot path of a talk's start.
-            ('POST', '/api/presentations/{presentation_id}/tokens'): Limit(
+            ('POST', TOKENS_PATH): Limit(
                 'tokens',
                 rate_limits.tokens_per_minute,
                 'ask for access tokens',
@@ -75,18 +81,19 @@ def create_app(
     )
     app = falcon.App(middleware=[limiter])
     app.set_error_serializer(serialize_error)
+    ids.register_converter(app)
     app.add_route('/api/presentations', Presentations(config, store, clock))
     audience = AudienceStore(store)
     app.add_route(
-        '/api/presentations/{presentation_id}/tokens',
+        TOKENS_PATH,
         Tokens(config, store, rooms, clock, limiter, names=audience),
     )
     app.add_route(
-        '/api/presentations/{presentation_id}/subscribe-rules',
-        SubscribeRules(config, store, rooms, clock),
+        SUBSCRIBE_RULES_PATH,
+        SubscribeRules(config, store, rooms, clock, rate_limits),
     )
     app.add_route(
-        '/api/presentations/{presentation_id}/end',
+        f'{PRESENTATION_PATH}/end',
         PresentationEnd(config, store, rooms, clock),
     )
     add_audience_routes(app, config, audience, clock, rate_limits)
@@ -109,7 +116,7 @@ def add_audience_routes(
     Rate limited per identity inside each write's one Redis round trip, not by
     the per-address middleware.
     """
-    base = '/api/presentations/{presentation_id}'
+    base = PRESENTATION_PATH
     deps = (config, audience, clock, limits)
     app.add_route(f'{base}/questions', Questions(*deps))
     app.add_route(f'{base}/questions/{{question_id}}', Question(*deps))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import falcon
 
-from podium import audience, room_state
+from podium import audience, ids, room_state
 from podium.config import TokenServiceConfig
 from podium.store import AudienceOutcome
 from token_service import access
@@ -29,7 +29,7 @@ MAX_AUDIENCE_BODY_BYTES = 8192
 
 def known_id(presentation_id: str) -> str:
     """Return the id, or raise 404 for one we can never have handed out."""
-    if not access.PRESENTATION_ID.fullmatch(presentation_id):
+    if not ids.is_presentation_id(presentation_id):
         access.require_found(None)
     return presentation_id
 

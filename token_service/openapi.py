@@ -181,7 +181,9 @@ PATHS = {
             'summary': "Set the caller's subscribe rules",
             'operationId': 'setSubscribeRules',
             'description': 'Attendees receive the presenter only; the presenter '
-            'receives nobody. The caller is named by its access token.',
+            'receives nobody. The caller is named by its access token. Rules already '
+            'set with this token are not sent again; 429 past the per-participant or '
+            'per-presentation limit.',
             'security': [{'accessToken': []}],
             'responses': {
                 '200': {
@@ -197,7 +199,7 @@ PATHS = {
                         }
                     ),
                 },
-                **errors(401, 404, 409, 410, 502, 503),
+                **errors(401, 404, 409, 410, 429, 502, 503),
             },
         },
     },

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 
 import falcon
 
 from podium import room_state
 from podium.config import TokenServiceConfig
+from podium.ids import new_presentation_id
 from podium.store import Store
 from token_service import access
 from token_service.bodies import read_json_object, text_field
@@ -18,12 +18,7 @@ from token_service.rooms import Rooms
 log = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 128
-ID_BYTES = 9  # 12 URL-safe characters; ids are links, not secrets
 CREATE_ATTEMPTS = 3
-
-
-def new_presentation_id() -> str:
-    return secrets.token_urlsafe(ID_BYTES)
 
 
 class Presentations:

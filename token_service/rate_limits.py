@@ -1,9 +1,12 @@
-"""Per-client rate limits on creating presentations and asking for tokens.
+"""Rate limits: per client address, per participant, per presentation.
 
 Counters live in Redis (`Store.count_request`), so every gunicorn worker and
 thread shares them. A client is its IP address as the first untrusted hop sees
 it: `X-Forwarded-For` counts only when the direct peer is a trusted proxy
 (nginx on loopback), otherwise anyone could pick a fresh address per request.
+Subscribe rules are counted per identity (it comes from a token we signed) and
+per presentation (`Budget`): each is a Twilio REST write, and Twilio allows an
+account about 20 writes a second.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ log = logging.getLogger(__name__)
 WINDOW = 60  # seconds; limits are per minute
 DEFAULT_PRESENTATIONS_PER_MINUTE = 10
 DEFAULT_TOKENS_PER_MINUTE = 120
+# A page asks up to 4 times per connection (it retries while Twilio does not
+# know the participant yet): room for a few reconnections a minute.
+DEFAULT_SUBSCRIBE_RULES_PER_MINUTE = 12
+# Half of Twilio's ~20 writes/s per account: two talks starting at once fit.
+DEFAULT_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND = 10
 DEFAULT_TRUSTED_PROXIES = '127.0.0.1,::1'
 # Audience interaction, per identity (an attendee's access token), not address:
 # a lecture hall behind one NAT is hundreds of people.
@@ -57,10 +65,16 @@ def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
 
 @dataclass(frozen=True)
 class RateLimitSettings:
-    """Requests per minute and per client address; 0 turns a limit off."""
+    """Requests per client address, identity or presentation; 0 turns a limit off."""
 
     presentations_per_minute: int = DEFAULT_PRESENTATIONS_PER_MINUTE
     tokens_per_minute: int = DEFAULT_TOKENS_PER_MINUTE
+    # Per identity and presentation, every authenticated request.
+    subscribe_rules_per_minute: int = DEFAULT_SUBSCRIBE_RULES_PER_MINUTE
+    # Per presentation, the requests that do reach the Rooms API.
+    subscribe_rules_per_presentation_per_second: int = (
+        DEFAULT_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND
+    )
     trusted_proxies: tuple[Network, ...] = field(
         default_factory=lambda: parse_networks(DEFAULT_TRUSTED_PROXIES, '')
     )
@@ -73,13 +87,13 @@ class RateLimitSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
         env = os.environ if environ is None else environ
 
-        def per_minute(name: str, default: int) -> int:
+        def per_minute(name: str, default: int, per: str = 'minute') -> int:
             raw = env.get(name, '').strip()
             if not raw:
                 return default
             if not raw.isdigit() or int(raw) > 1_000_000:
                 raise ConfigError(
-                    f'{name} must be a whole number of requests per minute '
+                    f'{name} must be a whole number of requests per {per} '
                     f'(0 turns the limit off), got {raw!r}'
                 )
             return int(raw)
@@ -91,6 +105,14 @@ class RateLimitSettings:
             ),
             tokens_per_minute=per_minute(
                 'PODIUM_RATE_LIMIT_TOKENS', DEFAULT_TOKENS_PER_MINUTE
+            ),
+            subscribe_rules_per_minute=per_minute(
+                'PODIUM_RATE_LIMIT_SUBSCRIBE_RULES', DEFAULT_SUBSCRIBE_RULES_PER_MINUTE
+            ),
+            subscribe_rules_per_presentation_per_second=per_minute(
+                'PODIUM_RATE_LIMIT_SUBSCRIBE_RULES_PER_PRESENTATION',
+                DEFAULT_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND,
+                per='second',
             ),
             trusted_proxies=parse_networks(proxies, 'PODIUM_TRUSTED_PROXIES'),
             questions_per_minute=per_minute(
@@ -215,3 +237,31 @@ class RateLimiter:
                 f'{limit.per_minute} times a minute. Try again in {retry_after} s.',
                 retry_after=retry_after,
             )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most `limit` requests per `window` seconds for each key; 0: no limit."""
+
+    scope: str  # part of the Redis key
+    limit: int
+    window: int  # seconds
+    # The 429's description, formatted with {limit} and {retry_after}.
+    too_many: str
+
+    def spend(self, store: Store, key: str, now: float) -> None:
+        """Count one request for `key`; raise 429 if it is over the budget."""
+        if self.limit <= 0:
+            return
+        count, retry_after = store.count_request(self.scope, key, self.window, now)
+        if count <= self.limit:
+            return
+        if count == self.limit + 1:  # once per window, not per request
+            log.warning(
+                'rate limit: %s over %s per %s s', self.scope, self.limit, self.window
+            )
+        raise falcon.HTTPTooManyRequests(
+            title='Too many requests',
+            description=self.too_many.format(limit=self.limit, retry_after=retry_after),
+            retry_after=retry_after,
+        )

@@ -11,7 +11,7 @@ import jwt
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VideoGrant
 
-from podium import audience, room_state
+from podium import audience, ids, room_state
 from podium.config import TokenServiceConfig
 from podium.store import AudienceStore, Store
 from podium.turn import ice_servers
@@ -136,9 +136,7 @@ class Tokens:
         now = self._clock()
         counted = self._limiter.counted(req) if self._limiter else None
         reads = self._store.count_and_read_presentation(
-            presentation_id
-            if access.PRESENTATION_ID.fullmatch(presentation_id)
-            else None,
+            presentation_id if ids.is_presentation_id(presentation_id) else None,
             (counted[0].scope, counted[1]) if counted else None,
             WINDOW,
             now,

@@ -13,6 +13,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from podium import ids
 from podium.config import WebConfig
 from podium.http_errors import error_body, serialize_error
 from podium.store import AudienceStore, Store
@@ -153,14 +154,23 @@ def create_app(
         middleware=[Lifespan(changes), OnlyPlainGets(), RevalidateStatic(), headers]
     )
     app.set_error_serializer(serialize_error)
+    # A malformed id matches no route: the 404 below, before Redis sees it.
+    ids.register_converter(app)
     app.add_route('/', Home(templates))
     page = PresentationPage(templates, read_presentation, config.video_backend)
-    app.add_route('/presentations/{presentation_id}', page)
-    app.add_route('/presentations/{presentation_id}/present', page, suffix='present')
-    app.add_route('/live/healthz', Health())
-    app.add_route('/live/presentations/{presentation_id}', PresentationState(read_view))
+    app.add_route('/presentations/{presentation_id:presentation_id}', page)
     app.add_route(
-        '/live/presentations/{presentation_id}/events',
+        '/presentations/{presentation_id:presentation_id}/present',
+        page,
+        suffix='present',
+    )
+    app.add_route('/live/healthz', Health())
+    app.add_route(
+        '/live/presentations/{presentation_id:presentation_id}',
+        PresentationState(read_view),
+    )
+    app.add_route(
+        '/live/presentations/{presentation_id:presentation_id}/events',
         PresentationEvents(
             read_view,
             changes,

@@ -9,8 +9,10 @@ from string import Template
 
 import falcon
 
+from podium import ids
+
 TEMPLATES_DIR = Path(__file__).parent / 'templates'
-MAX_ID_LENGTH = 64  # ids are short tokens; anything longer is a broken link
+MAX_ID_LENGTH = ids.MAX_LENGTH  # the routes' converter refuses longer ones
 
 VIDEO_SCRIPTS = {
     'twilio': '<script src="/static/vendor/twilio-video.min.js"></script>',

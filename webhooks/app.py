@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import falcon
 import redis
+from twilio.rest import Client
 
 from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.http_errors import serialize_error
@@ -14,6 +16,7 @@ from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
 from webhooks.openapi import OPENAPI_PATH, OpenApiDocument
+from webhooks.publish_guard import PublishGuard, kick_client
 from webhooks.room_events import RoomEvents
 from webhooks.signature import TwilioSignature
 
@@ -61,17 +64,20 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     state_watcher: StateWatcher | None = None,
     watch: bool = True,
+    client_factory: Callable[[WebhooksConfig], Client] = kick_client,
 ) -> WebhooksApp:
     """Return the webhooks app; settings come from the environment unless given.
 
     `watch=False` leaves out the rebuild watcher (tests of the HTTP surface);
     otherwise one is made from `config` unless `state_watcher` is given. It
-    starts only with `app.start()`.
+    starts only with `app.start()`. `client_factory` makes the Rooms API client
+    that removes participants who may not publish (Twilio's, or local_video's).
     """
     config = config or WebhooksConfig.from_env()
     # gunicorn sync workers serve one request at a time: the per-request Redis
     # commands share one connection, without a pool checkout each.
     store = store or Store.from_url(config.redis_url, single_connection=True)
+    guard = PublishGuard(store, client_factory(config))
     if watch and state_watcher is None:
         # Its own store: the watcher's thread must not share the request
         # thread's single connection.
@@ -81,7 +87,10 @@ def create_app(
     app.add_route(
         WEBHOOK_PATH,
         RoomEvents(
-            store, TwilioSignature(config.public_url, config.auth_token), max_body
+            store,
+            TwilioSignature(config.public_url, config.auth_token),
+            max_body,
+            publish_guard=guard,
         ),
     )
     app.add_route(HEALTH_PATH, Health(store))

@@ -10,6 +10,7 @@ from podium import room_state
 from podium.room_state import InvalidEvent
 from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
+from webhooks.publish_guard import PublishGuard
 from webhooks.signature import TwilioSignature, verify_signature
 
 logger = logging.getLogger(__name__)
@@ -19,9 +20,14 @@ class RoomEvents:
     """Room status callbacks from Twilio or the local video server."""
 
     def __init__(
-        self, store: Store, signature: TwilioSignature, max_body: int = MAX_BODY_BYTES
+        self,
+        store: Store,
+        signature: TwilioSignature,
+        max_body: int = MAX_BODY_BYTES,
+        publish_guard: PublishGuard | None = None,
     ):
         self._store = store
+        self._publish_guard = publish_guard
         self.signature = signature  # read by the verify_signature hook
         self.max_body = max_body  # read by the read_form hook
 
@@ -58,3 +64,7 @@ class RoomEvents:
             event.track_sid or '-',
             'applied' if changed else 'already known',
         )
+        # After the merge: what pages show never waits on the Rooms API, and a
+        # failed removal still answers 204 (the marker makes the next one retry).
+        if self._publish_guard is not None:
+            self._publish_guard.check(event)

@@ -287,6 +287,28 @@ def test_subscribe_rules_are_posted_for_the_caller(
     assert fake.subscribe_rules(room_name(presentation), issued['identity']) == rules
 
 
+def test_identical_subscribe_rules_are_written_once(client, fake, presentation):
+    issued = attend(client, presentation).json
+    fake.connect_participant(room_name(presentation), issued['identity'])
+    fake.clear_requests()
+
+    results = [
+        client.simulate_post(
+            f'/api/presentations/{presentation["id"]}/subscribe-rules',
+            headers={'Authorization': f'Bearer {issued["token"]}'},
+        )
+        for _ in range(2)
+    ]
+
+    assert [r.status_code for r in results] == [200, 200]
+    assert results[0].json == results[1].json
+    path = (
+        f'/v1/Rooms/{room_name(presentation)}/Participants/'
+        f'{issued["identity"]}/SubscribeRules'
+    )
+    assert calls(fake) == [('POST', path)]
+
+
 def test_subscribe_rules_before_connecting_is_409(client, fake, presentation):
     issued = attend(client, presentation).json
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 from podium.config import TokenServiceConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
-from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response
+from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response, flatmap_path_parameters
 from tests.unit.test_token_service import FakeClock, FakeRooms
 from token_service.app import create_app
 from token_service.openapi import OPENAPI_PATH
@@ -28,6 +28,9 @@ def fuzz_app():
             'created_at': '0',
         }
     )
+    # Its version and rooms keys exist too, which crafted ids such as
+    # 'demo-talk:version' would name if ids reached the store unchecked.
+    store.set_room('demo-talk', 'RM' + 'a' * 32, 0)
     return create_app(
         TokenServiceConfig.from_env(TEST_ENV),
         store=store,
@@ -35,7 +38,12 @@ def fuzz_app():
         clock=FakeClock(),
         # The fuzzer's many requests come from one address; rate limits have their
         # own tests.
-        rate_limits=RateLimitSettings(presentations_per_minute=0, tokens_per_minute=0),
+        rate_limits=RateLimitSettings(
+            presentations_per_minute=0,
+            tokens_per_minute=0,
+            subscribe_rules_per_minute=0,
+            subscribe_rules_per_presentation_per_second=0,
+        ),
     )
 
 
@@ -43,6 +51,7 @@ def fuzz_app():
 schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, fuzz_app())
 
 
+@schema.hooks.apply(flatmap_path_parameters)
 @schema.parametrize()
 @settings(
     max_examples=FUZZ_EXAMPLES,

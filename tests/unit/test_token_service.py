@@ -13,6 +13,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
+from podium.config import MAX_TOKEN_TTL, TokenServiceConfig
 from podium.room_state import RoomEvent
 from podium.store import Store
 from token_service.access import presenter_key
@@ -318,24 +319,40 @@ def test_token_needs_a_known_role(client, body):
     assert '"role"' in result.json['description']
 
 
-@pytest.mark.parametrize('presentation_id', ['nope', 'a.b', 'x' * 65])
-def test_token_for_an_unknown_presentation_is_404(client, presentation_id):
+def test_token_for_an_unknown_presentation_is_404(client):
+    # Malformed ids ('a.b', 'x' * 65) are refused by the router instead:
+    # tests/unit/test_presentation_ids.py.
     result = client.simulate_post(
-        f'/api/presentations/{presentation_id}/tokens', json={'role': 'attendee'}
+        '/api/presentations/nope/tokens', json={'role': 'attendee'}
     )
     assert result.status_code == 404
     assert result.json['title'] == 'No such presentation'
 
 
-def test_token_for_an_ended_presentation_is_410(client, store, rooms):
+@pytest.mark.parametrize('role', ['attendee', 'presenter'])
+def test_token_for_an_ended_presentation_is_410(client, store, rooms, role):
     presentation = create(client)
     store.end_presentation(presentation['id'], int(NOW * 1000))
 
-    result = token(client, presentation)
+    result = token(client, presentation, role=role, key=presentation['presenter_key'])
 
     assert result.status_code == 410
     assert result.json['title'] == 'The presentation is over'
     assert rooms.calls == []
+
+
+def test_tokens_live_at_most_a_day(env, store, rooms, clock):
+    # Twilio's cap: a longer PODIUM_TOKEN_TTL is refused (test_config.py).
+    config = TokenServiceConfig.from_env(
+        {**env, 'PODIUM_TOKEN_TTL': str(MAX_TOKEN_TTL)}
+    )
+    client = falcon.testing.TestClient(
+        create_app(config, store=store, rooms=rooms, clock=clock)
+    )
+    issued = token(client, create(client)).json
+
+    assert claims(config, issued['token'])['exp'] == int(NOW) + 24 * 3600
+    assert issued['expires_at'] - int(NOW) == issued['ttl'] == 24 * 3600
 
 
 def test_local_backend_token_carries_the_signal_url(env, store, rooms, clock):
