@@ -54,6 +54,25 @@ def flatmap_path_parameters(context, path_parameters):
     return st.one_of(st.just(path_parameters), crafted)
 
 
+# URL clients resolve these dot segments before sending ('/presentations/..' is '/').
+DOT_SEGMENT_IDS = frozenset({'..', '.', 'demo-talk/..'})
+
+
+def crafted_id_cases(schema):
+    """Return one case per operation taking a `presentation_id` and crafted id.
+
+    Every crafted id, on every such operation, whatever hypothesis draws.
+    """
+    cases = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if 'presentation_id' not in [p.name for p in operation.path_parameters]:
+            continue
+        for bad in CRAFTED_IDS:
+            cases.append(operation.Case(path_parameters={'presentation_id': bad}))
+    return cases
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, settings
 from podium.config import TokenServiceConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
-from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response, flatmap_path_parameters
+from tests.openapi_fuzz import (
+    CRAFTED_IDS,
+    DOT_SEGMENT_IDS,
+    FUZZ_EXAMPLES,
+    check_response,
+    crafted_id_cases,
+    flatmap_path_parameters,
+)
 from tests.unit.test_token_service import FakeClock, FakeRooms
 from token_service.app import create_app
 from token_service.openapi import OPENAPI_PATH
@@ -60,6 +67,16 @@ schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, fuzz_app())
 )
 def test_token_service_conforms_and_never_fails(case):
     check_response(case, case.call(), error_shape='problem')
+
+
+def test_crafted_ids_are_explained_404s_on_every_operation():
+    cases = crafted_id_cases(schema)
+    assert len(cases) == 3 * len(CRAFTED_IDS)
+    for case in cases:
+        response = case.call()
+        check_response(case, response, error_shape='problem')
+        if case.path_parameters['presentation_id'] not in DOT_SEGMENT_IDS:
+            assert response.status_code == 404, (case.path_parameters, response.text)
 
 
 def test_the_document_is_served_and_lists_every_route():

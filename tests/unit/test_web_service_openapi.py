@@ -19,7 +19,14 @@ from hypothesis import HealthCheck, settings
 from podium.config import WebConfig
 from podium.store import Store
 from tests.conftest import TEST_ENV
-from tests.openapi_fuzz import FUZZ_EXAMPLES, check_response, flatmap_path_parameters
+from tests.openapi_fuzz import (
+    CRAFTED_IDS,
+    DOT_SEGMENT_IDS,
+    FUZZ_EXAMPLES,
+    check_response,
+    crafted_id_cases,
+    flatmap_path_parameters,
+)
 from web_service.app import create_app
 from web_service.changes import ChangeHub
 from web_service.openapi import OPENAPI_PATH
@@ -80,6 +87,19 @@ def test_live_state_and_static_files_conform_and_never_fail(case):
 @FUZZ
 def test_pages_conform_and_never_fail(case):
     check_page(case, case.call())
+
+
+def test_crafted_ids_are_404s_on_every_operation():
+    cases = crafted_id_cases(schema)
+    assert len(cases) == 4 * len(CRAFTED_IDS)
+    for case in cases:
+        response = case.call()
+        if case.path.startswith('/live/'):
+            check_response(case, response, error_shape='problem')
+        else:
+            check_page(case, response)
+        if case.path_parameters['presentation_id'] not in DOT_SEGMENT_IDS:
+            assert response.status_code == 404, (case.path_parameters, response.text)
 
 
 # Direct checks ----------------------------------------------------------------------
