@@ -58,6 +58,19 @@ def flatmap_path_parameters(context, path_parameters):
 DOT_SEGMENT_IDS = frozenset({'..', '.', 'demo-talk/..'})
 
 
+HTTP_METHODS = ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')
+
+
+def id_operation_count(schema) -> int:
+    """Return how many operations of the raw document take a presentation id."""
+    return sum(
+        method in HTTP_METHODS
+        for path, item in schema.raw_schema['paths'].items()
+        if '{presentation_id}' in path
+        for method in item
+    )
+
+
 def crafted_id_cases(schema):
     """Return one case per operation taking a `presentation_id` and crafted id.
 
@@ -66,10 +79,16 @@ def crafted_id_cases(schema):
     cases = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if 'presentation_id' not in [p.name for p in operation.path_parameters]:
+        names = [p.name for p in operation.path_parameters]
+        if 'presentation_id' not in names:
             continue
+        # Other path parameters (question, poll, identity) get well-formed
+        # values, so that only the presentation id is crafted.
+        others = {name: 'attendee-0' if name == 'identity' else 'q1' for name in names}
         for bad in CRAFTED_IDS:
-            cases.append(operation.Case(path_parameters={'presentation_id': bad}))
+            cases.append(
+                operation.Case(path_parameters={**others, 'presentation_id': bad})
+            )
     return cases
 
 
