@@ -28,6 +28,7 @@ from web_service.live import (
 )
 from web_service.openapi import OPENAPI_PATH, OpenApiDocument
 from web_service.pages import Home, PresentationPage, Templates, render_not_found
+from web_service.security import SecurityHeaders, WebSettings, content_security_policy
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,12 @@ class OnlyPlainGets:
             raise falcon.HTTPMethodNotAllowed(['GET', 'HEAD'])
 
 
-class ResponseHeaders:
-    """Revalidate static files (a new release is never stale); harden every response."""
+class RevalidateStatic:
+    """Revalidate static files on each load, so a new release is never stale."""
 
     async def process_response(self, req, resp, resource, req_succeeded) -> None:
         if req.path.startswith('/static/') and not resp.get_header('Cache-Control'):
             resp.cache_control = ['no-cache']
-        resp.set_header('X-Content-Type-Options', 'nosniff')
-        resp.set_header('Referrer-Policy', 'same-origin')
 
 
 class App(falcon.asgi.App):
@@ -98,13 +97,16 @@ def create_app(
     environ: Mapping[str, str] | None = None,
     keepalive: float = KEEPALIVE_INTERVAL,
     stream_limit: int | None = None,
+    settings: WebSettings | None = None,
 ) -> falcon.asgi.App:
     """Return the web service app; inject `store` and `changes` to test it.
 
     `stream_limit` ends every event stream after that many events, so that a test
-    client can read one to its end; streams are endless without it.
+    client can read one to its end; streams are endless without it. `settings`
+    are the web service's own (read from `environ` when not given).
     """
     config = config or Config.from_env(environ)
+    settings = settings or WebSettings.from_env(environ)
     store = store or Store.from_url(config.redis_url)
 
     # Store is synchronous (redis-py); keep its round trips off the event loop.
@@ -136,7 +138,8 @@ def create_app(
         )
 
     templates = Templates()
-    app = App(middleware=[OnlyPlainGets(), ResponseHeaders()])
+    headers = SecurityHeaders(content_security_policy(config, settings))
+    app = App(middleware=[OnlyPlainGets(), RevalidateStatic(), headers])
     app.set_error_serializer(serialize_error)
     app.add_route('/', Home(templates))
     page = PresentationPage(templates, read_presentation, config.video_backend)

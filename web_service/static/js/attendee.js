@@ -5,6 +5,8 @@ import { watchState } from './podium-api.js';
 import { watchPresentation } from './presentation-session.js';
 import { userMessage } from './messages.js';
 
+/** @typedef {import('./video-client.js').VideoTrack} VideoTrack */
+
 const presentationId = byId('presentation').dataset.presentationId || '';
 const joinForm = /** @type {HTMLFormElement} */ (byId('join-form'));
 const joinButton = /** @type {HTMLButtonElement} */ (byId('join'));
@@ -22,7 +24,7 @@ let joining = false;
 let over = false;
 /** @type {string} the presentation's status from the state stream */
 let stateStatus = '';
-/** @type {Map<HTMLMediaElement, any>} the track each element plays */
+/** @type {Map<HTMLMediaElement, VideoTrack>} the track each element plays */
 const playing = new Map();
 const reconnecting = { video: false, state: false };
 
@@ -57,7 +59,7 @@ function updateStatus() {
 /**
  * play plays a track in a media element (or empties it for null).
  * @param {HTMLMediaElement} element
- * @param {any|null} track - a twilio-video style RemoteTrack
+ * @param {VideoTrack|null} track - the presenter's track, or null to stop
  */
 function play(element, track) {
   const previous = playing.get(element);

@@ -17,9 +17,71 @@ const RECONNECT_WINDOW = 30000; // like twilio-video: give up after about 30 s
 const ICE_GATHER_TIMEOUT = 3000;
 const REQUEST_TIMEOUT = 20000;
 
-/** twilioError builds an Error carrying a Twilio error code. */
+/** @typedef {Error & {code: number}} TwilioError an Error with a Twilio error code */
+/** @typedef {(...args: any[]) => void} Handler */
+/** @typedef {HTMLMediaElement & {playsInline?: boolean}} MediaElement <video> or <audio> */
+
+/**
+ * @typedef {object} TrackInfo a published track, as the server describes it
+ * @property {string} sid
+ * @property {string} name
+ * @property {string} kind - 'audio', 'video' or 'data'
+ */
+
+/**
+ * @typedef {object} ParticipantInfo a participant, as the server describes it
+ * @property {string} sid
+ * @property {string} identity
+ * @property {TrackInfo[]} [tracks]
+ */
+
+/**
+ * @typedef {object} Snapshot the server's `connected` message
+ * @property {{sid: string, name: string}} room
+ * @property {ParticipantInfo} participant - this browser
+ * @property {ParticipantInfo[]} participants - everyone else
+ * @property {boolean} [resumed] - a resume found this browser's participant again
+ */
+
+/**
+ * @typedef {{type: string, [field: string]: any}} SignalMessage
+ * one JSON message on the signalling socket
+ */
+
+/**
+ * @typedef {object} SubscribeStream one stream of a subscriberOffer
+ * @property {string} mid
+ * @property {string} participant - participant SID
+ * @property {string} track - track SID
+ * @property {string} name
+ * @property {string} kind
+ */
+
+/**
+ * @typedef {object} ConnectOptions connect()'s options, as twilio-video names them
+ * @property {string} [signalUrl] - the signalling WebSocket (default: this origin's)
+ * @property {RTCIceServer[]} [iceServers] - STUN/TURN servers
+ * @property {string} [name] - the room
+ * @property {Array<MediaStreamTrack|LocalTrack>} [tracks] - publish these, not the defaults
+ * @property {boolean|MediaTrackConstraints} [audio] - capture the microphone (default true)
+ * @property {boolean|MediaTrackConstraints} [video] - capture the camera (default true)
+ * @property {boolean} [automaticSubscription] - receive tracks without rules (default true)
+ */
+
+/**
+ * @typedef {object} PublishOptions
+ * @property {string} [name] - the track name others see
+ * @property {string} [priority] - accepted for twilio-video compatibility; unused
+ */
+
+/**
+ * twilioError builds an Error carrying a Twilio error code.
+ * @param {number} code
+ * @param {string} message
+ * @returns {TwilioError}
+ */
 function twilioError(code, message) {
-  const error = new Error(message);
+  const error = /** @type {TwilioError} */ (new Error(message));
   error.name = 'TwilioError';
   error.code = code;
   return error;
@@ -28,25 +90,42 @@ function twilioError(code, message) {
 /** Emitter is a minimal on/off/once event emitter like Node's. */
 class Emitter {
   constructor() {
+    /** @type {Map<string, Set<Handler>>} */
     this._handlers = new Map();
   }
 
-  /** on adds a handler for an event. */
+  /**
+   * on adds a handler for an event.
+   * @param {string} event
+   * @param {Handler} handler
+   * @returns {this}
+   */
   on(event, handler) {
     if (!this._handlers.has(event)) this._handlers.set(event, new Set());
-    this._handlers.get(event).add(handler);
+    /** @type {Set<Handler>} */ (this._handlers.get(event)).add(handler);
     return this;
   }
 
-  /** off removes a handler (or all handlers of an event). */
+  /**
+   * off removes a handler (or all handlers of an event).
+   * @param {string} event
+   * @param {Handler} [handler]
+   * @returns {this}
+   */
   off(event, handler) {
     if (!handler) this._handlers.delete(event);
     else this._handlers.get(event)?.delete(handler);
     return this;
   }
 
-  /** once adds a handler that runs at most once. */
+  /**
+   * once adds a handler that runs at most once.
+   * @param {string} event
+   * @param {Handler} handler
+   * @returns {this}
+   */
   once(event, handler) {
+    /** @type {Handler} */
     const wrapper = (...args) => {
       this.off(event, wrapper);
       handler(...args);
@@ -54,7 +133,12 @@ class Emitter {
     return this.on(event, wrapper);
   }
 
-  /** emit calls every handler of an event; a throwing handler does not stop others. */
+  /**
+   * emit calls every handler of an event; a throwing handler does not stop others.
+   * @param {string} event
+   * @param {...any} args
+   * @returns {this}
+   */
   emit(event, ...args) {
     for (const handler of [...(this._handlers.get(event) || [])]) {
       try {
@@ -69,6 +153,12 @@ class Emitter {
 
 /** Track wraps a MediaStreamTrack the way twilio-video's tracks do. */
 class Track extends Emitter {
+  /**
+   * Track wraps `mediaStreamTrack` under a name (and its SID once published).
+   * @param {MediaStreamTrack} mediaStreamTrack
+   * @param {string} name
+   * @param {string|null} [sid]
+   */
   constructor(mediaStreamTrack, name, sid = null) {
     super();
     this.kind = mediaStreamTrack.kind;
@@ -76,12 +166,17 @@ class Track extends Emitter {
     this.sid = sid;
     this.mediaStreamTrack = mediaStreamTrack;
     this.isEnabled = true;
+    /** @type {Set<HTMLMediaElement>} */
     this._elements = new Set();
   }
 
-  /** attach plays the track in a given or new <video>/<audio> element and returns it. */
+  /**
+   * attach plays the track in a given or new <video>/<audio> element and returns it.
+   * @param {MediaElement} [element]
+   * @returns {MediaElement}
+   */
   attach(element) {
-    const el = element || document.createElement(this.kind);
+    const el = element || /** @type {MediaElement} */ (document.createElement(this.kind));
     el.autoplay = true;
     el.playsInline = true;
     el.srcObject = new MediaStream([this.mediaStreamTrack]);
@@ -92,7 +187,11 @@ class Track extends Emitter {
     return el;
   }
 
-  /** detach stops playing in one element (or all) and returns the detached ones. */
+  /**
+   * detach stops playing in one element (or all) and returns the detached ones.
+   * @param {HTMLMediaElement} [element]
+   * @returns {HTMLMediaElement|HTMLMediaElement[]}
+   */
   detach(element) {
     const detached = element ? [element] : [...this._elements];
     for (const el of detached) {
@@ -116,16 +215,26 @@ class RemoteTrack extends Track {}
 
 /** LocalTrackPublication ties a local track to its server-side SID. */
 class LocalTrackPublication {
+  /**
+   * LocalTrackPublication is `track` as `participant` publishes it.
+   * @param {LocalTrack} track
+   * @param {LocalParticipant} participant
+   */
   constructor(track, participant) {
     this.track = track;
     this.kind = track.kind;
     this.trackName = track.name;
+    /** @type {string|null} */
     this.trackSid = null;
     this._participant = participant;
+    /** @type {RTCRtpTransceiver|null} */
     this._transceiver = null;
   }
 
-  /** unpublish stops sending this track. */
+  /**
+   * unpublish stops sending this track.
+   * @returns {Promise<LocalTrackPublication|null>}
+   */
   unpublish() {
     return this._participant.unpublishTrack(this.track);
   }
@@ -133,28 +242,44 @@ class LocalTrackPublication {
 
 /** RemoteTrackPublication is a track another participant publishes. */
 class RemoteTrackPublication extends Emitter {
+  /**
+   * RemoteTrackPublication is a track the server announced, subscribed or not.
+   * @param {TrackInfo} info
+   */
   constructor(info) {
     super();
     this.trackSid = info.sid;
     this.trackName = info.name;
     this.kind = info.kind;
+    /** @type {RemoteTrack|null} */
     this.track = null;
     this.isSubscribed = false;
   }
 }
 
-/** byKind returns the publications of one kind, keyed by track SID. */
+/**
+ * byKind returns the publications of one kind, keyed by track SID.
+ * @template {{kind: string}} P
+ * @param {Map<string, P>} tracks
+ * @param {string} kind
+ * @returns {Map<string, P>}
+ */
 function byKind(tracks, kind) {
   return new Map([...tracks].filter(([, publication]) => publication.kind === kind));
 }
 
 /** RemoteParticipant is another participant of the room. */
 class RemoteParticipant extends Emitter {
+  /**
+   * RemoteParticipant is a participant the server announced, with its tracks.
+   * @param {ParticipantInfo} info
+   */
   constructor(info) {
     super();
     this.sid = info.sid;
     this.identity = info.identity;
     this.state = 'connected';
+    /** @type {Map<string, RemoteTrackPublication>} */
     this.tracks = new Map();
     for (const track of info.tracks || []) this._addPublication(track);
   }
@@ -167,6 +292,11 @@ class RemoteParticipant extends Emitter {
     return byKind(this.tracks, 'video');
   }
 
+  /**
+   * _addPublication returns the publication of a track, announcing it if new.
+   * @param {TrackInfo} info
+   * @returns {RemoteTrackPublication}
+   */
   _addPublication(info) {
     let publication = this.tracks.get(info.sid);
     if (!publication) {
@@ -180,14 +310,23 @@ class RemoteParticipant extends Emitter {
 
 /** LocalParticipant publishes this browser's tracks over one PeerConnection. */
 class LocalParticipant extends Emitter {
+  /**
+   * LocalParticipant is this browser in `room`.
+   * @param {Room} room
+   * @param {ParticipantInfo} info
+   */
   constructor(room, info) {
     super();
     this._room = room;
     this.sid = info.sid;
     this.identity = info.identity;
+    /** @type {Map<string, LocalTrackPublication>} */
     this.tracks = new Map(); // track SID -> LocalTrackPublication
+    /** @type {LocalTrackPublication[]} */
     this._publications = []; // every publication, SID known or not
+    /** @type {RTCPeerConnection|null} */
     this._pc = null;
+    /** @type {Promise<void>} */
     this._queue = Promise.resolve();
     this._dirty = false; // publications changed since the last offer
   }
@@ -200,11 +339,17 @@ class LocalParticipant extends Emitter {
     return byKind(this.tracks, 'video');
   }
 
-  /** publishTrack sends a MediaStreamTrack (or a LocalTrack); resolves to its publication. */
+  /**
+   * publishTrack sends a MediaStreamTrack (or a LocalTrack); resolves to its publication.
+   * @param {MediaStreamTrack|LocalTrack} trackOrMediaStreamTrack
+   * @param {PublishOptions} [options]
+   * @returns {Promise<LocalTrackPublication>}
+   */
   async publishTrack(trackOrMediaStreamTrack, options = {}) {
-    const media = trackOrMediaStreamTrack.mediaStreamTrack || trackOrMediaStreamTrack;
-    const name =
-      options.name || trackOrMediaStreamTrack.name || `${media.kind}-${media.id}`;
+    const given = /** @type {Partial<LocalTrack>} */ (trackOrMediaStreamTrack);
+    const media =
+      given.mediaStreamTrack || /** @type {MediaStreamTrack} */ (trackOrMediaStreamTrack);
+    const name = options.name || given.name || `${media.kind}-${media.id}`;
     if (this._publications.some((p) => p.trackName === name)) {
       throw twilioError(53304, `a track named ${name} is already published`);
     }
@@ -219,9 +364,14 @@ class LocalParticipant extends Emitter {
     return publication;
   }
 
-  /** unpublishTrack stops sending a track and renegotiates. */
+  /**
+   * unpublishTrack stops sending a track and renegotiates.
+   * @param {MediaStreamTrack|LocalTrack} track
+   * @returns {Promise<LocalTrackPublication|null>}
+   */
   async unpublishTrack(track) {
-    const media = track.mediaStreamTrack || track;
+    const media =
+      /** @type {Partial<LocalTrack>} */ (track).mediaStreamTrack || track;
     const publication = this._publications.find((p) => p.track.mediaStreamTrack === media);
     if (!publication) return null;
     this._publications = this._publications.filter((p) => p !== publication);
@@ -235,7 +385,10 @@ class LocalParticipant extends Emitter {
     return publication;
   }
 
-  /** _renegotiate queues one offer/answer round with every current publication. */
+  /**
+   * _renegotiate queues one offer/answer round with every current publication.
+   * @returns {Promise<void>}
+   */
   _renegotiate() {
     this._dirty = true;
     const run = this._queue.then(() => this._negotiate());
@@ -243,6 +396,10 @@ class LocalParticipant extends Emitter {
     return run;
   }
 
+  /**
+   * _negotiate runs one offer/answer round with the server, if anything changed.
+   * @returns {Promise<void>}
+   */
   async _negotiate() {
     if (this._room.state === 'disconnected' || !this._dirty) return;
     this._dirty = false; // publishTrack calls made meanwhile share this offer
@@ -265,13 +422,13 @@ class LocalParticipant extends Emitter {
     await pc.setLocalDescription(offer);
     await gatheringComplete(pc);
     const tracks = publications.map((p) => ({
-      mid: p._transceiver.mid,
+      mid: /** @type {RTCRtpTransceiver} */ (p._transceiver).mid,
       name: p.trackName,
       kind: p.kind,
     }));
     const reply = await this._room._request({
       type: 'publish',
-      sdp: pc.localDescription.sdp,
+      sdp: /** @type {RTCSessionDescription} */ (pc.localDescription).sdp,
       tracks,
     });
     if (pc !== this._pc || pc.signalingState === 'closed') return; // reset meanwhile
@@ -285,7 +442,10 @@ class LocalParticipant extends Emitter {
     }
   }
 
-  /** _restart drops the PeerConnection and publishes everything again on a new one. */
+  /**
+   * _restart drops the PeerConnection and publishes everything again on a new one.
+   * @returns {Promise<void>}
+   */
   _restart() {
     if (this._pc) this._pc.close();
     this._pc = null;
@@ -293,16 +453,21 @@ class LocalParticipant extends Emitter {
     return this._renegotiate();
   }
 
+  /** _close closes the publishing PeerConnection. */
   _close() {
     if (this._pc) this._pc.close();
     this._pc = null;
   }
 }
 
-/** gatheringComplete waits until ICE gathering ends (non-trickle), or a timeout. */
+/**
+ * gatheringComplete waits until ICE gathering ends (non-trickle), or a timeout.
+ * @param {RTCPeerConnection} pc
+ * @returns {Promise<void>}
+ */
 function gatheringComplete(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
+  return new Promise((/** @type {() => void} */ resolve) => {
     const done = () => {
       if (pc.iceGatheringState !== 'complete') return;
       pc.removeEventListener('icegatheringstatechange', done);
@@ -319,30 +484,51 @@ function gatheringComplete(pc) {
 
 /** Room is a connected room, shaped like twilio-video's Room. */
 class Room extends Emitter {
+  /**
+   * Room holds what connect() needs to join: the token and the options.
+   * @param {string} token - the Access Token
+   * @param {ConnectOptions & {signalUrl: string}} options
+   */
   constructor(token, options) {
     super();
     this._token = token;
     this._options = options;
+    /** @type {string|null} */
     this.name = null;
+    /** @type {string|null} */
     this.sid = null;
+    /** @type {'connecting'|'connected'|'reconnecting'|'disconnected'} */
     this.state = 'connecting';
-    this.localParticipant = null;
+    /** @type {LocalParticipant} set by connect() before the Room is handed out */
+    this.localParticipant = /** @type {any} */ (null);
+    /** @type {Map<string, RemoteParticipant>} */
     this.participants = new Map();
     this._localStream = new MediaStream();
+    /** @type {WebSocket|null} */
     this._ws = null;
     this._seq = 0;
+    /** @type {Map<number, {resolve: (value: any) => void, reject: (error: any) => void, timer: ReturnType<typeof setTimeout>}>} */
     this._pending = new Map();
+    /** @type {RTCPeerConnection|null} */
     this._subPc = null;
+    /** @type {Map<string, SubscribeStream>} */
     this._subStreams = new Map(); // mid -> {participant, track, name, kind}
+    /** @type {Promise<void>} */
     this._subQueue = Promise.resolve();
-    this._pinger = null;
-    this._watchdog = null;
+    /** @type {ReturnType<typeof setInterval>|undefined} */
+    this._pinger = undefined;
+    /** @type {ReturnType<typeof setInterval>|undefined} */
+    this._watchdog = undefined;
     this._lastHeard = 0;
     this._reconnectStarted = 0;
-    this._mediaTimer = null;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this._mediaTimer = undefined;
   }
 
-  /** disconnect leaves the room. */
+  /**
+   * disconnect leaves the room.
+   * @returns {this}
+   */
   disconnect() {
     if (this.state === 'disconnected') return this;
     this._send({ type: 'disconnect' });
@@ -352,6 +538,11 @@ class Room extends Emitter {
 
   // Signalling socket ---------------------------------------------------------------
 
+  /**
+   * _open opens a signalling socket and resolves with the server's snapshot.
+   * @param {string|null} resume - the participant SID to resume, or null to join
+   * @returns {Promise<Snapshot>}
+   */
   _open(resume) {
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -395,12 +586,21 @@ class Room extends Emitter {
     });
   }
 
+  /**
+   * _send sends a message if the socket is open (and drops it otherwise).
+   * @param {SignalMessage} message
+   */
   _send(message) {
     if (this._ws && this._ws.readyState === WebSocket.OPEN) {
       this._ws.send(JSON.stringify(message));
     }
   }
 
+  /**
+   * _request sends a message and resolves with the server's answer to it.
+   * @param {SignalMessage} message
+   * @returns {Promise<any>}
+   */
   _request(message) {
     const seq = ++this._seq;
     return new Promise((resolve, reject) => {
@@ -413,6 +613,12 @@ class Room extends Emitter {
     });
   }
 
+  /**
+   * _settle resolves (or rejects, with `error`) the request numbered `seq`.
+   * @param {number} seq
+   * @param {Error|null} error
+   * @param {any} [value]
+   */
   _settle(seq, error, value) {
     const pending = this._pending.get(seq);
     if (!pending) return;
@@ -422,6 +628,7 @@ class Room extends Emitter {
     else pending.resolve(value);
   }
 
+  /** _startPinging pings the server and starts watching for silence. */
   _startPinging() {
     clearInterval(this._pinger);
     clearInterval(this._watchdog);
@@ -430,6 +637,7 @@ class Room extends Emitter {
     this._watchdog = setInterval(() => this._checkSilence(), SILENCE_CHECK_INTERVAL);
   }
 
+  /** _checkSilence drops a socket the server has been silent on for too long. */
   _checkSilence() {
     const ws = this._ws;
     if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) return;
@@ -440,6 +648,10 @@ class Room extends Emitter {
     this._socketLost();
   }
 
+  /**
+   * _socketLost reconnects the signalling socket, or ends the room after the window.
+   * @returns {Promise<void>}
+   */
   async _socketLost() {
     if (this.state === 'disconnected') return;
     if (this.state !== 'reconnecting') {
@@ -459,7 +671,7 @@ class Room extends Emitter {
         const snapshot = await this._open(this.localParticipant.sid);
         this._resumed(snapshot);
         return;
-      } catch (error) {
+      } catch (/** @type {any} */ error) {
         if (error.code && error.code !== 53000) {
           this._finish(error); // e.g. 20104: the token expired meanwhile
           return;
@@ -468,6 +680,10 @@ class Room extends Emitter {
     }
   }
 
+  /**
+   * _resumed takes the server's snapshot after a reconnection.
+   * @param {Snapshot} snapshot
+   */
   _resumed(snapshot) {
     if (!snapshot.resumed) {
       // The server forgot us: we are a new participant; start media afresh.
@@ -481,6 +697,10 @@ class Room extends Emitter {
     this.emit('reconnected');
   }
 
+  /**
+   * _syncParticipants makes the participants match the server's list.
+   * @param {ParticipantInfo[]} list
+   */
   _syncParticipants(list) {
     const present = new Set(list.map((p) => p.sid));
     for (const [sid, participant] of this.participants) {
@@ -489,10 +709,17 @@ class Room extends Emitter {
     }
     for (const info of list) {
       if (!this.participants.has(info.sid)) this._participantArrived(info);
-      else for (const t of info.tracks) this.participants.get(info.sid)._addPublication(t);
+      else {
+        const participant = /** @type {RemoteParticipant} */ (this.participants.get(info.sid));
+        for (const t of /** @type {TrackInfo[]} */ (info.tracks)) participant._addPublication(t);
+      }
     }
   }
 
+  /**
+   * _handle acts on one message from the server.
+   * @param {SignalMessage} message
+   */
   _handle(message) {
     switch (message.type) {
       case 'pong':
@@ -511,7 +738,7 @@ class Room extends Emitter {
       case 'trackUnpublished': {
         const participant = this.participants.get(message.participant);
         const publication = participant?.tracks.get(message.track.sid);
-        if (publication) {
+        if (participant && publication) {
           this._unsubscribe(participant, publication);
           participant.tracks.delete(message.track.sid);
           participant.emit('trackUnpublished', publication);
@@ -558,14 +785,24 @@ class Room extends Emitter {
     }
   }
 
+  /**
+   * _participantArrived returns a participant, announcing it if new.
+   * @param {ParticipantInfo} info
+   * @returns {RemoteParticipant}
+   */
   _participantArrived(info) {
-    if (this.participants.has(info.sid)) return this.participants.get(info.sid);
+    const known = this.participants.get(info.sid);
+    if (known) return known;
     const participant = new RemoteParticipant(info);
     this.participants.set(info.sid, participant);
     this.emit('participantConnected', participant);
     return participant;
   }
 
+  /**
+   * _participantGone announces that a participant left, its tracks first.
+   * @param {string} sid
+   */
   _participantGone(sid) {
     const participant = this.participants.get(sid);
     if (!participant) return;
@@ -579,17 +816,28 @@ class Room extends Emitter {
 
   // Receiving ---------------------------------------------------------------------------
 
+  /**
+   * _answerOffer answers the server's offer for the receiving connection.
+   * @param {SignalMessage} message - a subscriberOffer
+   * @returns {Promise<void>}
+   */
   async _answerOffer(message) {
     if (this.state === 'disconnected') return;
     if (!this._subPc) this._subPc = this._newPeerConnection('subscriber');
     const pc = this._subPc;
-    const streams = new Map(message.streams.map((s) => [s.mid, s]));
+    /** @type {Map<string, SubscribeStream>} */
+    const streams = new Map(
+      message.streams.map((/** @type {SubscribeStream} */ s) => [s.mid, s]),
+    );
     await pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     await gatheringComplete(pc);
     if (pc !== this._subPc) return;
-    this._send({ type: 'subscriberAnswer', sdp: pc.localDescription.sdp });
+    this._send({
+      type: 'subscriberAnswer',
+      sdp: /** @type {RTCSessionDescription} */ (pc.localDescription).sdp,
+    });
     // Tracks no longer offered are unsubscribed; new ones are subscribed.
     const wanted = new Set([...streams.values()].map((s) => s.track));
     for (const participant of this.participants.values()) {
@@ -611,7 +859,8 @@ class Room extends Emitter {
         kind: stream.kind,
       });
       const media = transceiver.receiver.track;
-      if (publication.isSubscribed && publication.track.mediaStreamTrack === media) continue;
+      const subscribed = /** @type {RemoteTrack} */ (publication.track);
+      if (publication.isSubscribed && subscribed.mediaStreamTrack === media) continue;
       if (publication.isSubscribed) this._unsubscribe(participant, publication);
       const track = new RemoteTrack(media, stream.name, stream.track);
       publication.track = track;
@@ -623,6 +872,11 @@ class Room extends Emitter {
     this._subStreams = streams;
   }
 
+  /**
+   * _unsubscribe announces that a subscribed track stopped arriving.
+   * @param {RemoteParticipant} participant
+   * @param {RemoteTrackPublication} publication
+   */
   _unsubscribe(participant, publication) {
     if (!publication.isSubscribed) return;
     const track = publication.track;
@@ -633,6 +887,7 @@ class Room extends Emitter {
     this.emit('trackUnsubscribed', track, publication, participant);
   }
 
+  /** _closeSubscriber closes the receiving connection and unsubscribes everything. */
   _closeSubscriber() {
     if (this._subPc) this._subPc.close();
     this._subPc = null;
@@ -645,6 +900,11 @@ class Room extends Emitter {
 
   // Media recovery ------------------------------------------------------------------------
 
+  /**
+   * _newPeerConnection makes a PeerConnection that reports its failure and recovery.
+   * @param {'publisher'|'subscriber'} role
+   * @returns {RTCPeerConnection}
+   */
   _newPeerConnection(role) {
     const pc = new RTCPeerConnection({
       bundlePolicy: 'max-bundle',
@@ -657,6 +917,11 @@ class Room extends Emitter {
     return pc;
   }
 
+  /**
+   * _mediaFailed starts over a failed connection, ending the room if that takes too long.
+   * @param {'publisher'|'subscriber'} role
+   * @param {RTCPeerConnection} pc
+   */
   _mediaFailed(role, pc) {
     if (this.state === 'disconnected') return;
     const current = role === 'publisher' ? this.localParticipant._pc : this._subPc;
@@ -677,15 +942,20 @@ class Room extends Emitter {
     else this._closeSubscriber();
   }
 
+  /** _mediaRecovered reports the room connected again once media is back. */
   _mediaRecovered() {
     if (this._mediaTimer && this.state === 'reconnecting' && this._ws?.readyState === 1) {
       clearTimeout(this._mediaTimer);
-      this._mediaTimer = null;
+      this._mediaTimer = undefined;
       this.state = 'connected';
       this.emit('reconnected');
     }
   }
 
+  /**
+   * _resetMedia receives and publishes everything again on new connections.
+   * @returns {Promise<void>}
+   */
   async _resetMedia() {
     this._closeSubscriber();
     try {
@@ -695,6 +965,10 @@ class Room extends Emitter {
     }
   }
 
+  /**
+   * _finish ends the room once: timers, requests, connections, then `disconnected`.
+   * @param {Error|null} error - why, or null when this browser left
+   */
   _finish(error) {
     if (this.state === 'disconnected') return;
     this.state = 'disconnected';
@@ -714,16 +988,26 @@ class Room extends Emitter {
   }
 }
 
-/** defaultSignalUrl returns ws(s)://<this origin>/video/signal. */
+/**
+ * defaultSignalUrl returns ws(s)://<this origin>/video/signal.
+ * @returns {string}
+ */
 function defaultSignalUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/video/signal`;
 }
 
-/** initialTracks returns the tracks to publish at connect, as twilio-video picks them. */
+/**
+ * initialTracks returns the tracks to publish at connect, as twilio-video picks them.
+ * @param {ConnectOptions} options
+ * @returns {Promise<Array<{track: MediaStreamTrack|LocalTrack, name: string|undefined}>>}
+ */
 async function initialTracks(options) {
   if (options.tracks) {
-    return options.tracks.map((t) => ({ track: t, name: t.name }));
+    return options.tracks.map((t) => ({
+      track: t,
+      name: /** @type {Partial<LocalTrack>} */ (t).name,
+    }));
   }
   const audio = options.audio !== undefined ? options.audio : true;
   const video = options.video !== undefined ? options.video : true;
@@ -737,8 +1021,9 @@ async function initialTracks(options) {
 
 /**
  * connect joins a room with an Access Token; resolves to a Room.
- * options: signalUrl, iceServers, name (room), tracks, audio, video,
- * automaticSubscription.
+ * @param {string} token - the Access Token
+ * @param {ConnectOptions} [options]
+ * @returns {Promise<Room>}
  */
 export async function connect(token, options = {}) {
   const settings = { ...options, signalUrl: options.signalUrl || defaultSignalUrl() };
@@ -763,5 +1048,5 @@ export async function connect(token, options = {}) {
 }
 
 if (typeof window !== 'undefined') {
-  window.PodiumLocalVideo = { connect };
+  /** @type {any} */ (window).PodiumLocalVideo = { connect };
 }

@@ -6,6 +6,13 @@ import { endPresentation, requestToken, setSubscribeRules } from './podium-api.j
 import { connectVideo, ROOM_COMPLETED, videoErrorMessage, withUserMessage } from './video-client.js';
 import { mediaErrorMessage } from './messages.js';
 
+/**
+ * @typedef {import('./video-client.js').VideoRoom} VideoRoom
+ * @typedef {import('./video-client.js').VideoTrack} VideoTrack
+ * @typedef {import('./video-client.js').VideoParticipant} VideoParticipant
+ * @typedef {import('./video-client.js').VideoTrackPublication} VideoTrackPublication
+ */
+
 export const PRESENTER_IDENTITY = 'presenter';
 export const TRACK_NAMES = Object.freeze({
   screen: 'screen',
@@ -24,7 +31,7 @@ const SCREEN_CONSTRAINTS = { video: { frameRate: { ideal: 15, max: 30 } }, audio
 
 /**
  * @typedef {object} PresenterSession
- * @property {any} room - the twilio-video style Room
+ * @property {VideoRoom} room
  * @property {MediaStreamTrack} screenTrack
  * @property {() => Promise<void>} stop - end the presentation for everyone
  * @property {() => void} disconnect - leave without ending (the presenter can come back)
@@ -113,6 +120,7 @@ export async function startPresenting(options) {
   // Slides and code: keep them sharp rather than smooth.
   if ('contentHint' in screenTrack) screenTrack.contentHint = 'detail';
 
+  /** @type {VideoRoom|null} */
   let room = null;
   let tokenResponse;
   try {
@@ -163,7 +171,7 @@ export async function startPresenting(options) {
    * onPageHide leaves the room when the page goes away, so attendees see it at once.
    */
   function onPageHide() {
-    room.disconnect();
+    /** @type {VideoRoom} */ (room).disconnect(); // connected above
   }
 
   /**
@@ -180,7 +188,7 @@ export async function startPresenting(options) {
         } catch (ex) {
           failure = ex;
         }
-        room.disconnect();
+        /** @type {VideoRoom} */ (room).disconnect();
         finish(failure ? 'error' : reason, failure || undefined);
       })();
     }
@@ -211,7 +219,7 @@ export async function startPresenting(options) {
 
 /**
  * @typedef {object} AttendeeSession
- * @property {any} room - the twilio-video style Room
+ * @property {VideoRoom} room
  * @property {() => void} leave - disconnect from the room
  */
 
@@ -223,9 +231,9 @@ export async function startPresenting(options) {
  * @param {object} options
  * @param {string} options.presentationId
  * @param {string} [options.name] - optional display name
- * @param {(track: any|null) => void} [options.onScreenTrack] - the presenter's screen, or null
- * @param {(track: any|null) => void} [options.onCameraTrack] - the presenter's camera, or null
- * @param {(track: any|null) => void} [options.onAudioTrack] - the presenter's voice, or null
+ * @param {(track: VideoTrack|null) => void} [options.onScreenTrack] - the presenter's screen, or null
+ * @param {(track: VideoTrack|null) => void} [options.onCameraTrack] - the presenter's camera, or null
+ * @param {(track: VideoTrack|null) => void} [options.onAudioTrack] - the presenter's voice, or null
  * @param {(present: boolean) => void} [options.onPresenter] - presenter joined or left the room
  * @param {(error: any) => void} [options.onReconnecting]
  * @param {() => void} [options.onReconnected]
@@ -252,12 +260,12 @@ export async function watchPresentation(options) {
     video: false,
   });
 
-  /** @type {Record<'screen'|'camera'|'audio', {track: any, participantSid: string}|null>} */
+  /** @type {Record<'screen'|'camera'|'audio', {track: VideoTrack, participantSid: string}|null>} */
   const slots = { screen: null, camera: null, audio: null };
 
   /**
    * slotFor says where a presenter track is shown: screen, camera or audio.
-   * @param {any} track
+   * @param {VideoTrack} track
    * @returns {'screen'|'camera'|'audio'}
    */
   function slotFor(track) {
@@ -267,8 +275,8 @@ export async function watchPresentation(options) {
 
   /**
    * showTrack reports a subscribed presenter track, once.
-   * @param {any} track
-   * @param {any} participant
+   * @param {VideoTrack} track
+   * @param {VideoParticipant} participant
    */
   function showTrack(track, participant) {
     if (participant.identity !== PRESENTER_IDENTITY || track.kind === 'data') return;
@@ -280,7 +288,7 @@ export async function watchPresentation(options) {
 
   /**
    * hideTrack reports that a track shown before is gone.
-   * @param {any} track
+   * @param {VideoTrack} track
    */
   function hideTrack(track) {
     for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
@@ -293,21 +301,27 @@ export async function watchPresentation(options) {
 
   /**
    * presenterArrived reports a presenter participant and the tracks it already has.
-   * @param {any} participant
+   * @param {VideoParticipant} participant
    */
   function presenterArrived(participant) {
     if (participant.identity !== PRESENTER_IDENTITY) return;
     onPresenter(true);
-    participant.tracks.forEach((/** @type {any} */ publication) => {
+    participant.tracks.forEach((publication) => {
       if (publication.track) showTrack(publication.track, participant);
     });
   }
 
-  room.on('trackSubscribed', (/** @type {any} */ track, /** @type {any} */ _pub, /** @type {any} */ participant) =>
-    showTrack(track, participant));
-  room.on('trackUnsubscribed', (/** @type {any} */ track) => hideTrack(track));
+  room.on(
+    'trackSubscribed',
+    (
+      /** @type {VideoTrack} */ track,
+      /** @type {VideoTrackPublication} */ _pub,
+      /** @type {VideoParticipant} */ participant,
+    ) => showTrack(track, participant),
+  );
+  room.on('trackUnsubscribed', (/** @type {VideoTrack} */ track) => hideTrack(track));
   room.on('participantConnected', presenterArrived);
-  room.on('participantDisconnected', (/** @type {any} */ participant) => {
+  room.on('participantDisconnected', (/** @type {VideoParticipant} */ participant) => {
     if (participant.identity !== PRESENTER_IDENTITY) return;
     for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
       if (slots[slot] && slots[slot].participantSid === participant.sid) {
@@ -316,7 +330,7 @@ export async function watchPresentation(options) {
       }
     }
     const stillHere = [...room.participants.values()].some(
-      (/** @type {any} */ p) => p.identity === PRESENTER_IDENTITY && p.sid !== participant.sid,
+      (p) => p.identity === PRESENTER_IDENTITY && p.sid !== participant.sid,
     );
     if (!stillHere) onPresenter(false);
   });

@@ -7,8 +7,43 @@
  */
 
 /**
+ * @typedef {object} VideoTrack a twilio-video style track, local or remote
+ * @property {string} kind - 'audio', 'video' or 'data'
+ * @property {string} name
+ * @property {MediaStreamTrack} mediaStreamTrack
+ * @property {(element?: HTMLMediaElement) => HTMLMediaElement} [attach]
+ * @property {(element?: HTMLMediaElement) => unknown} [detach]
+ */
+
+/**
+ * @typedef {object} VideoTrackPublication
+ * @property {VideoTrack|null} track - null while not subscribed
+ */
+
+/**
+ * @typedef {object} VideoParticipant a twilio-video style RemoteParticipant
+ * @property {string} sid
+ * @property {string} identity
+ * @property {Map<string, VideoTrackPublication>} tracks
+ */
+
+/**
+ * @typedef {object} VideoLocalParticipant
+ * @property {(track: MediaStreamTrack, options?: {name?: string, priority?: string}) => Promise<unknown>} publishTrack
+ */
+
+/**
+ * @typedef {object} VideoRoom what Podium uses of a Room, twilio-video's or local-video's
+ * @property {string} state
+ * @property {VideoLocalParticipant} localParticipant
+ * @property {Map<string, VideoParticipant>} participants
+ * @property {(event: string, handler: (...args: any[]) => void) => unknown} on
+ * @property {() => unknown} disconnect
+ */
+
+/**
  * @typedef {object} VideoLibrary
- * @property {(token: string, options: object) => Promise<any>} connect
+ * @property {(token: string, options: object) => Promise<VideoRoom>} connect
  */
 
 /** Twilio Video error codes with a meaning users can act on. */
@@ -47,7 +82,7 @@ export function videoLibrary(backend) {
  * connectVideo joins the room named in a token response and resolves with the Room.
  * @param {TokenResponse} tokenResponse - from requestToken()
  * @param {object} [options] - twilio-video ConnectOptions (tracks, automaticSubscription, ...)
- * @returns {Promise<any>} the twilio-video style Room
+ * @returns {Promise<VideoRoom>}
  */
 export async function connectVideo(tokenResponse, options = {}) {
   const library = videoLibrary(tokenResponse.backend);
