@@ -8,6 +8,7 @@ Bearer <token>`, as for subscribe rules); the presenter with the presenter key
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import falcon
@@ -31,6 +32,20 @@ def known_id(presentation_id: str) -> str:
     if not access.PRESENTATION_ID.fullmatch(presentation_id):
         access.require_found(None)
     return presentation_id
+
+
+ITEM_ID = re.compile(r'[A-Za-z0-9_-]{1,32}')  # question and poll ids we make
+IDENTITY = re.compile(r'attendee-[0-9a-f]{1,64}')
+
+
+def known_item(item_id: str, what: str) -> str:
+    """Return a question or poll id, or raise 404 for one we never made."""
+    if not ITEM_ID.fullmatch(item_id):
+        raise falcon.HTTPNotFound(
+            title=f'No such {what}',
+            description=f'This presentation has no {what} with this id.',
+        )
+    return item_id
 
 
 def _credentials(req: falcon.Request) -> tuple[str, str]:

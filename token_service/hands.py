@@ -6,6 +6,7 @@ import falcon
 
 from podium import audience, room_state
 from token_service.audience_access import (
+    IDENTITY,
     attendee_identity,
     check,
     counted,
@@ -73,6 +74,12 @@ class HandOf(AudienceResource):
 
     def on_delete(self, req, resp, presentation_id: str, identity: str):
         require_presenter_key(req, self._config, presentation_id)
+        if not IDENTITY.fullmatch(identity):
+            raise falcon.HTTPNotFound(
+                title='No such attendee',
+                description='Attendee identities look like attendee-<hex>; see the '
+                'hand queue on the event stream.',
+            )
         outcome = check(
             self._store.change_hand(
                 presentation_id, 'lower', identity, now=self._clock(), counted=None

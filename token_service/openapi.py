@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from podium import openapi
 from podium.openapi import errors, json_content
+from token_service import audience_openapi
 from token_service.bodies import MAX_BODY_BYTES
 from token_service.presentations import MAX_TITLE_LENGTH
 from token_service.tokens import MAX_NAME_LENGTH
@@ -42,6 +43,7 @@ SCHEMAS = {
                 'description': 'Carries the presenter key in the fragment (#key=).',
             },
             'presenter_key': {'type': 'string'},
+            'moderated': {'type': 'boolean'},
         },
     },
     'Token': {
@@ -106,7 +108,12 @@ PATHS = {
                                 'minLength': 1,
                                 'maxLength': MAX_TITLE_LENGTH,
                                 'pattern': r'^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$',
-                            }
+                            },
+                            'moderated': {
+                                'type': 'boolean',
+                                'description': 'New questions wait for the '
+                                "presenter's approval (switchable: PATCH settings).",
+                            },
                         },
                     }
                 ),
@@ -244,16 +251,21 @@ PATHS = {
             },
         }
     },
+    **audience_openapi.paths(PRESENTATION_ID),
     **openapi.self_description(OPENAPI_PATH),
 }
 
 SPEC = openapi.document(
     'Podium token service',
-    'Presentations, access tokens, subscribe rules. Served under /api/ by nginx.',
+    "Presentations, access tokens, subscribe rules, and the audience's questions, "
+    'votes, hands, reactions and polls. Served under /api/ by nginx.',
     PATHS,
     components={
         'schemas': SCHEMAS,
-        'securitySchemes': {'accessToken': {'type': 'http', 'scheme': 'bearer'}},
+        'securitySchemes': {
+            'accessToken': {'type': 'http', 'scheme': 'bearer'},
+            **audience_openapi.SECURITY_SCHEMES,
+        },
     },
 )
 

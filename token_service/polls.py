@@ -13,6 +13,7 @@ from token_service.audience_access import (
     check,
     counted,
     invalid,
+    known_item,
     read_body,
     require_presenter_key,
 )
@@ -142,6 +143,7 @@ class Poll(AudienceResource):
 
     def on_patch(self, req, resp, presentation_id: str, poll_id: str):
         require_presenter_key(req, self._config, presentation_id)
+        known_item(poll_id, 'poll')
         body = read_body(req)
         state = body.get('state')
         if state not in audience.POLL_STATES:
@@ -160,6 +162,7 @@ class PollVote(AudienceResource):
     def on_put(self, req, resp, presentation_id: str, poll_id: str):
         now = self._clock()
         identity = attendee_identity(req, self._config, presentation_id, now)
+        known_item(poll_id, 'poll')
         body = read_body(req)
         option = body.get('option')
         if isinstance(option, bool) or not isinstance(option, int) or option < 0:

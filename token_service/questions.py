@@ -18,6 +18,7 @@ from token_service.audience_access import (
     counted,
     invalid,
     known_id,
+    known_item,
     read_body,
     require_presenter_key,
 )
@@ -145,6 +146,7 @@ class QuestionVote(AudienceResource):
     def _vote(self, req, resp, presentation_id: str, question_id: str, voted: bool):
         now = self._clock()
         identity = attendee_identity(req, self._config, presentation_id, now)
+        known_item(question_id, 'question')
         outcome = check(
             self._store.vote_question(
                 presentation_id,
@@ -178,6 +180,7 @@ class Question(AudienceResource):
 
     def on_patch(self, req, resp, presentation_id: str, question_id: str):
         require_presenter_key(req, self._config, presentation_id)
+        known_item(question_id, 'question')
         body = read_body(req)
         state = body.get('state')
         if state is not None and not isinstance(state, str):

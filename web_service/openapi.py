@@ -33,13 +33,23 @@ SCHEMAS = {
     'StateEvent': {
         'type': 'object',
         'properties': {
-            'event': {'type': 'string', 'enum': ['state']},
+            'event': {
+                'type': 'string',
+                'enum': ['state', 'questions', 'hands', 'polls', 'reactions'],
+            },
             'id': {
                 'type': 'string',
-                'pattern': '^[0-9]+$',
-                'description': 'The view version.',
+                'pattern': '^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$',
+                'description': 'The versions the client holds once it has this '
+                'event: <state>.<questions>.<hands>.<polls>. Reactions events '
+                'have no id (they are not replayed).',
             },
-            'data': {'type': 'string', 'description': 'The View, as JSON.'},
+            'data': {
+                'type': 'string',
+                'description': 'JSON: the View (state), or the public questions, '
+                'hand queue, polls, or reaction counts since the last reactions '
+                'event (docs/audience-api.md).',
+            },
             'retry': {
                 'type': 'integer',
                 'description': 'Milliseconds before EventSource reconnects.',
@@ -168,13 +178,18 @@ PATHS = {
     },
     '/live/presentations/{presentation_id}/events': {
         'get': {
-            'summary': 'The view as it changes, as Server-Sent Events',
-            'description': 'Each event is `event: state`, `id: <version>`, `data: '
-            '<View JSON>`; comments keep an idle stream alive. The stream starts '
-            'with the current view unless the client already has it (its version '
-            'is the Last-Event-ID header or the last_event_id parameter; anything '
-            f'else, including anything longer than {MAX_EVENT_ID_LENGTH} '
-            'characters, just means "send it"). The stream does not end by itself.',
+            'summary': 'The view and audience data as they change, as Server-Sent '
+            'Events',
+            'description': 'Typed events: `state` (data: the View), `questions`, '
+            '`hands`, `polls` (public audience data, each with its version) and '
+            '`reactions` (counts per emoji, at most 4 a second, no id). An id is '
+            '`<state>.<questions>.<hands>.<polls>` versions; comments keep an idle '
+            'stream alive. The stream starts with every kind the client lacks '
+            '(per the Last-Event-ID header or the last_event_id parameter; a bare '
+            'number is a state version; anything else, including anything longer '
+            f'than {MAX_EVENT_ID_LENGTH} characters, just means "send all"). Pending '
+            'questions and hidden poll tallies are never sent. The stream does not '
+            'end by itself.',
             'operationId': 'presentationEvents',
             'parameters': [
                 PRESENTATION_ID,

@@ -19,6 +19,7 @@ from token_service.rate_limits import RateLimitSettings
 
 pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthWarning')
 
+
 def fuzz_app():
     store = Store(fakeredis.FakeRedis(decode_responses=True))
     # The document's example id names a live presentation, so examples get past 404.
@@ -65,4 +66,24 @@ def test_the_document_is_served_and_lists_every_route():
         '/api/presentations/{presentation_id}/end',
         '/api/healthz',
         OPENAPI_PATH,
+        *(
+            f'/api/presentations/{{presentation_id}}/{path}'
+            for path in [
+                'questions',
+                'questions/{question_id}',
+                'questions/{question_id}/vote',
+                'reactions',
+                'hand',
+                'hands',
+                'hands/{identity}',
+                'polls',
+                'polls/{poll_id}',
+                'polls/{poll_id}/vote',
+                'settings',
+                'questions.csv',
+                'questions.json',
+                'polls.csv',
+                'polls.json',
+            ]
+        ),
     }
