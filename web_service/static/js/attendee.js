@@ -1,8 +1,14 @@
-// The attendee page: join, watch the presenter's screen, camera and voice.
+// The attendee page: join, watch the presenter's screen, camera and voice; ask,
+// upvote, react, raise a hand and vote in polls.
 
+import { attendeeApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
 import { watchState } from './podium-api.js';
+import { createAttendeePolls } from './polls-panel.js';
 import { watchPresentation } from './presentation-session.js';
+import { createAttendeeQa } from './qa-panel.js';
+import { createReactions } from './reactions.js';
+import { messageLine, setupTabs } from './ui-kit.js';
 import { userMessage } from './messages.js';
 
 /** @typedef {import('./video-client.js').VideoTrack} VideoTrack */
@@ -17,6 +23,30 @@ const screenVideo = /** @type {HTMLVideoElement} */ (byId('screen-video'));
 const cameraVideo = /** @type {HTMLVideoElement} */ (byId('camera-video'));
 const audio = /** @type {HTMLAudioElement} */ (byId('presenter-audio'));
 const unmuteButton = /** @type {HTMLButtonElement} */ (byId('unmute'));
+const actions = byId('audience-actions');
+const handButton = /** @type {HTMLButtonElement} */ (byId('hand-button'));
+
+const messages = messageLine(byId('panel-message'));
+setupTabs(byId('panel-tabs'));
+const qa = createAttendeeQa({
+  messages,
+  onCount: (count) => {
+    byId('qa-count').textContent = String(count);
+  },
+});
+const polls = createAttendeePolls({
+  messages,
+  onCount: (open) => {
+    byId('polls-count').textContent = String(open);
+  },
+});
+const reactions = createReactions(byId('reaction-layer'), messages);
+/** @type {import('./audience-api.js').AttendeeApi|null} the audience writes, once joined */
+let audience = null;
+/** @type {string} this attendee's identity, to find its own hand in the queue */
+let identity = '';
+let handRaised = false;
+let handBusy = false;
 
 /** @type {import('./presentation-session.js').AttendeeSession|null} */
 let session = null;
@@ -93,6 +123,7 @@ function showOver() {
   show(stage, false);
   show(unmuteButton, false);
   if (session) session.leave();
+  connectAudience(null);
   updateBanner();
   updateStatus();
 }
@@ -103,6 +134,7 @@ function showOver() {
  */
 function onDisconnected(end) {
   session = null;
+  connectAudience(null);
   reconnecting.video = false;
   updateBanner();
   if (end.over) {
@@ -144,6 +176,7 @@ async function onJoin(event) {
       onDisconnected,
     });
     show(stage, true);
+    connectAudience(session);
   } catch (ex) {
     if (ex && /** @type {any} */ (ex).status === 410) showOver();
     else reportError('could not join', ex, userMessage(ex));
@@ -153,7 +186,53 @@ async function onJoin(event) {
   }
 }
 
+/**
+ * connectAudience lets the attendee take part with the session's token (null: no more).
+ * @param {import('./presentation-session.js').AttendeeSession|null} joined
+ */
+function connectAudience(joined) {
+  audience = joined && !over ? attendeeApi(presentationId, joined.token) : null;
+  identity = audience && joined ? joined.identity : '';
+  qa.connect(audience);
+  polls.connect(audience);
+  show(actions, Boolean(audience));
+  if (!audience) setHand(false);
+}
+
+/**
+ * setHand shows whether this attendee's hand is up.
+ * @param {boolean} raised
+ */
+function setHand(raised) {
+  handRaised = raised;
+  handButton.setAttribute('aria-pressed', String(raised));
+  handButton.textContent = raised ? '✋ Lower hand' : '✋ Raise hand';
+}
+
+/**
+ * onHand raises or lowers this attendee's hand.
+ */
+async function onHand() {
+  if (!audience || handBusy) return;
+  handBusy = true;
+  const wanted = !handRaised;
+  try {
+    const answer = await audience.hand(wanted);
+    setHand(answer.raised);
+    messages.say(answer.raised ? 'Hand raised. The presenter sees you in the queue.'
+      : 'Hand lowered.');
+  } catch (ex) {
+    messages.fail('raising or lowering the hand failed', ex);
+  } finally {
+    handBusy = false;
+  }
+}
+
 joinForm.addEventListener('submit', onJoin);
+handButton.addEventListener('click', onHand);
+reactions.connectBar(byId('audience-actions'), (emoji) =>
+  audience ? audience.react(emoji) : Promise.resolve(null),
+);
 unmuteButton.addEventListener('click', async () => {
   try {
     await audio.play();
@@ -170,10 +249,23 @@ watchState(presentationId, {
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },
+  onQuestions: (section) => qa.onSection(section),
+  onPolls: (section) => polls.onSection(section),
+  onHands: (section) => {
+    // The presenter may have lowered it: the queue is the truth.
+    if (identity) setHand(section.queue.some((hand) => hand.identity === identity));
+  },
+  onReactions: (burst) => reactions.onBurst(burst),
   onConnection: (state) => {
     reconnecting.state = state === 'reconnecting';
     updateBanner();
     if (state === 'gone') showError('This presentation does not exist any more.');
+    // What the stream never carries (own questions, votes, ballots) may have
+    // changed while it was down.
+    if (state === 'open' && audience) {
+      qa.refreshMine();
+      polls.refreshMine();
+    }
   },
 });
 updateStatus();

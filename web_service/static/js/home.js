@@ -7,6 +7,7 @@ import { userMessage } from './messages.js';
 const form = /** @type {HTMLFormElement} */ (byId('create-form'));
 const titleInput = /** @type {HTMLInputElement} */ (byId('title-input'));
 const createButton = /** @type {HTMLButtonElement} */ (byId('create'));
+const moderatedInput = /** @type {HTMLInputElement} */ (byId('moderated-input'));
 const attendeeLink = /** @type {HTMLAnchorElement} */ (byId('attendee-link'));
 const presenterLink = /** @type {HTMLAnchorElement} */ (byId('presenter-link'));
 const copyStatus = byId('copy-status');
@@ -37,7 +38,7 @@ async function onCreate(event) {
   createButton.disabled = true;
   setStatus('Creating your presentation…');
   try {
-    const created = await createPresentation(title);
+    const created = await createPresentation(title, { moderated: moderatedInput.checked });
     setLink(attendeeLink, created.attendee_url);
     setLink(presenterLink, created.presenter_url);
     show(byId('links'), true);

@@ -64,25 +64,27 @@ export class PodiumError extends Error {
  * @param {string} id
  * @returns {string}
  */
-function presentationPath(id) {
+export function presentationPath(id) {
   return `/api/presentations/${encodeURIComponent(id)}`;
 }
 
 /**
- * request sends a JSON request and returns the JSON answer, or throws a PodiumError.
+ * send makes an HTTP request and returns the response, or throws a PodiumError
+ * when the server cannot be reached.
  * @param {string} method
  * @param {string} url
- * @param {{body?: object, bearer?: string}} [options]
- * @returns {Promise<any>}
+ * @param {{body?: object, bearer?: string, authorization?: string, accept?: string}} [options]
+ *   authorization: a whole Authorization header (e.g. "Presenter <key>"); bearer: a token
+ * @returns {Promise<Response>}
  */
-async function request(method, url, { body, bearer } = {}) {
+async function send(method, url, { body, bearer, authorization, accept } = {}) {
   /** @type {Record<string, string>} */
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: accept || 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  let response;
+  if (authorization) headers.Authorization = authorization;
   try {
-    response = await fetch(url, {
+    return await fetch(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -92,6 +94,34 @@ async function request(method, url, { body, bearer } = {}) {
   } catch (ex) {
     throw new PodiumError(`${method} ${url} failed: ${ex}`, { userMessage: NETWORK_MESSAGE });
   }
+}
+
+/**
+ * failure turns an error response into a PodiumError that carries its description.
+ * @param {string} method
+ * @param {string} url
+ * @param {Response} response
+ * @param {any} data - the parsed JSON body, or null
+ * @returns {PodiumError}
+ */
+function failure(method, url, response, data) {
+  const title = (data && data.title) || response.statusText;
+  return new PodiumError(`${method} ${url}: ${response.status} ${title}`, {
+    status: response.status,
+    title,
+    userMessage: (data && data.description) || messageForStatus(response.status),
+  });
+}
+
+/**
+ * request sends a JSON request and returns the JSON answer, or throws a PodiumError.
+ * @param {string} method
+ * @param {string} url
+ * @param {{body?: object, bearer?: string, authorization?: string}} [options]
+ * @returns {Promise<any>}
+ */
+export async function request(method, url, options = {}) {
+  const response = await send(method, url, options);
   const text = await response.text();
   let data = null;
   try {
@@ -99,15 +129,31 @@ async function request(method, url, { body, bearer } = {}) {
   } catch (ex) {
     data = null; // a proxy's HTML error page, for instance
   }
-  if (!response.ok) {
-    const title = (data && data.title) || response.statusText;
-    throw new PodiumError(`${method} ${url}: ${response.status} ${title}`, {
-      status: response.status,
-      title,
-      userMessage: (data && data.description) || messageForStatus(response.status),
-    });
-  }
+  if (!response.ok) throw failure(method, url, response, data);
   return data;
+}
+
+/**
+ * download fetches a file (an export, say) and returns it as a Blob with its name.
+ * @param {string} url
+ * @param {string} authorization - the whole Authorization header
+ * @param {string} fallbackName - used when the response names no file
+ * @returns {Promise<{blob: Blob, filename: string}>}
+ */
+export async function download(url, authorization, fallbackName) {
+  const response = await send('GET', url, { authorization, accept: '*/*' });
+  if (!response.ok) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (ex) {
+      data = null;
+    }
+    throw failure('GET', url, response, data);
+  }
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const named = /filename="?([^";]+)"?/i.exec(disposition);
+  return { blob: await response.blob(), filename: named ? named[1] : fallbackName };
 }
 
 /**
@@ -126,10 +172,11 @@ function messageForStatus(status) {
 /**
  * createPresentation creates a presentation and returns its links.
  * @param {string} title
+ * @param {{moderated?: boolean}} [options] - moderated: questions wait for approval
  * @returns {Promise<CreatedPresentation>}
  */
-export function createPresentation(title) {
-  return request('POST', '/api/presentations', { body: { title } });
+export function createPresentation(title, { moderated = false } = {}) {
+  return request('POST', '/api/presentations', { body: { title, moderated } });
 }
 
 /**
@@ -181,16 +228,37 @@ export function readState(id) {
  */
 
 /**
- * watchState follows a presentation's view over Server-Sent Events.
+ * @typedef {object} StreamHandlers
+ * @property {(view: PresentationView) => void} [onState]
+ * @property {(section: import('./audience-api.js').QuestionsSection) => void} [onQuestions]
+ * @property {(section: import('./audience-api.js').HandsSection) => void} [onHands]
+ * @property {(section: import('./audience-api.js').PollsSection) => void} [onPolls]
+ * @property {(burst: import('./audience-api.js').ReactionsBurst) => void} [onReactions]
+ * @property {(state: StateConnection) => void} [onConnection]
+ */
+
+/** The stream's typed events and the handler each one goes to. */
+const STREAM_EVENTS = /** @type {const} */ ({
+  state: 'onState',
+  questions: 'onQuestions',
+  hands: 'onHands',
+  polls: 'onPolls',
+  reactions: 'onReactions',
+});
+
+/**
+ * watchState follows a presentation's event stream: its view and the audience's
+ * questions, hands, polls and reactions (each event is the whole current section).
  *
  * The browser reconnects by itself after a dropped connection; when it gives
  * up (an HTTP error such as a 502 during a restart) this opens a new stream
  * with backoff, resuming from the last event id, until the presentation is gone.
  * @param {string} id - presentation id
- * @param {{onState?: (view: PresentationView) => void, onConnection?: (state: StateConnection) => void}} handlers
+ * @param {StreamHandlers} handlers
  * @returns {{close: () => void}}
  */
-export function watchState(id, { onState = () => {}, onConnection = () => {} } = {}) {
+export function watchState(id, handlers = {}) {
+  const onConnection = handlers.onConnection || (() => {});
   const base = `/live/presentations/${encodeURIComponent(id)}`;
   /** @type {EventSource|null} */
   let source = null;
@@ -212,18 +280,23 @@ export function watchState(id, { onState = () => {}, onConnection = () => {} } =
       attempt = 0;
       onConnection('open');
     });
-    current.addEventListener('state', (event) => {
-      const message = /** @type {MessageEvent} */ (event);
-      lastEventId = message.lastEventId || lastEventId;
-      let view;
-      try {
-        view = JSON.parse(message.data);
-      } catch (ex) {
-        console.error('Podium: unreadable state event', ex);
-        return;
-      }
-      onState(view);
-    });
+    for (const [kind, name] of Object.entries(STREAM_EVENTS)) {
+      const handler = /** @type {((data: any) => void)|undefined} */ (handlers[name]);
+      current.addEventListener(kind, (event) => {
+        const message = /** @type {MessageEvent} */ (event);
+        // Reactions carry no id: the id of any other kind is what a resume needs.
+        lastEventId = message.lastEventId || lastEventId;
+        if (!handler) return;
+        let data;
+        try {
+          data = JSON.parse(message.data);
+        } catch (ex) {
+          console.error(`Podium: unreadable ${kind} event`, ex);
+          return;
+        }
+        handler(data);
+      });
+    }
     current.addEventListener('error', () => {
       if (closed || current !== source) return;
       if (current.readyState !== EventSource.CLOSED) {

@@ -220,6 +220,8 @@ export async function startPresenting(options) {
 /**
  * @typedef {object} AttendeeSession
  * @property {VideoRoom} room
+ * @property {string} token - the access token: it also authenticates audience writes
+ * @property {string} identity - this attendee, as the hand queue names it
  * @property {() => void} leave - disconnect from the room
  */
 
@@ -368,5 +370,10 @@ export async function watchPresentation(options) {
     room.disconnect();
     throw ex;
   }
-  return { room, leave: () => room.disconnect() };
+  return {
+    room,
+    token: tokenResponse.token,
+    identity: tokenResponse.identity,
+    leave: () => room.disconnect(),
+  };
 }

@@ -1,8 +1,15 @@
-// The presenter page: camera preview, Start presenting, Stop, live attendee count.
+// The presenter page: camera preview, Start presenting, Stop, live attendee count;
+// moderate questions, take raised hands, run polls, download what was said.
 
+import { presenterApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
+import { createHands } from './hands-panel.js';
 import { watchState } from './podium-api.js';
+import { createPollsAdmin } from './polls-admin.js';
 import { startPresenting } from './presentation-session.js';
+import { createModeration } from './qa-moderation.js';
+import { createReactions } from './reactions.js';
+import { messageLine, saveBlob, setupTabs } from './ui-kit.js';
 import { mediaErrorMessage, userMessage } from './messages.js';
 
 const presentationId = byId('presentation').dataset.presentationId || '';
@@ -54,6 +61,23 @@ function readPresenterKey() {
 }
 
 const presenterKey = readPresenterKey();
+
+const messages = messageLine(byId('panel-message'));
+const audience = presenterApi(presentationId, presenterKey);
+/** @type {{markSeen: () => void}|null} */
+let moderationView = null;
+const tabs = setupTabs(byId('panel-tabs'), (tabId) => {
+  if (tabId === 'tab-qa' && moderationView) moderationView.markSeen();
+});
+const moderation = createModeration({
+  api: audience,
+  messages,
+  isVisible: () => tabs.selected() === 'tab-qa' && document.visibilityState === 'visible',
+});
+moderationView = moderation;
+const hands = createHands({ api: audience, messages });
+const pollsAdmin = createPollsAdmin({ api: audience, messages });
+const reactions = createReactions(byId('reaction-layer'), messages);
 
 /**
  * updateBanner shows "Reconnecting…" while the video or the state stream is down.
@@ -149,6 +173,7 @@ function showOver() {
   over = true;
   show(byId('over'), true);
   show(byId('controls'), false);
+  show(byId('poll-form'), false); // an ended presentation takes no new polls
   releaseMedia();
   if (session) session.disconnect();
   updateBanner();
@@ -224,6 +249,30 @@ stopButton.addEventListener('click', () => {
 cancelButton.addEventListener('click', () => show(confirmation, false));
 confirmButton.addEventListener('click', onConfirmStop);
 
+/**
+ * onExport downloads the questions or the polls as CSV or JSON.
+ * @param {MouseEvent} event
+ */
+async function onExport(event) {
+  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+  const file = /** @type {import('./audience-api.js').ExportFile} */ (button.dataset.export);
+  button.disabled = true;
+  try {
+    const { blob, filename } = await audience.exportFile(file);
+    saveBlob(blob, filename);
+    messages.say(`Downloaded ${filename}.`);
+  } catch (ex) {
+    messages.fail(`downloading ${file} failed`, ex);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+for (const button of document.querySelectorAll('button[data-export]')) {
+  button.addEventListener('click', (event) => onExport(/** @type {MouseEvent} */ (event)));
+}
+document.addEventListener('visibilitychange', () => moderation.markSeen());
+
 shareLink.href = new URL(`/presentations/${encodeURIComponent(presentationId)}`, location.href).href;
 shareLink.textContent = shareLink.href;
 
@@ -234,6 +283,14 @@ watchState(presentationId, {
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },
+  onQuestions: () => {
+    if (presenterKey) moderation.onSection();
+  },
+  onHands: (section) => hands.onSection(section),
+  onPolls: () => {
+    if (presenterKey) pollsAdmin.onSection();
+  },
+  onReactions: (burst) => reactions.onBurst(burst),
   onConnection: (state) => {
     reconnecting.state = state === 'reconnecting';
     updateBanner();
@@ -250,4 +307,7 @@ if (!presenterKey) {
 } else {
   updateStatus();
   startCamera();
+  // Drafts and pending questions are not on the public stream.
+  moderation.refresh();
+  pollsAdmin.refresh();
 }
