@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 
@@ -274,9 +275,9 @@ def test_reactions_hands_polls_and_export(api, open_page):
         presenter.click('[data-testid=export-questions-csv]')
     download = info.value
     assert download.suggested_filename.endswith('.csv')
-    rows = list(csv.DictReader(io.StringIO(open(download.path()).read())))
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
     assert [row['text'] for row in rows] == ['Exported, with a comma?'], rows
     presenter.click('#tab-polls')
     with presenter.expect_download() as info:
         presenter.click('[data-testid=export-polls-json]')
-    assert 'Tea or coffee?' in open(info.value.path()).read()
+    assert 'Tea or coffee?' in Path(info.value.path()).read_text()
