@@ -166,7 +166,8 @@ class Track extends Emitter {
     this.name = name;
     this.sid = sid;
     this.mediaStreamTrack = mediaStreamTrack;
-    this.isEnabled = true;
+    // A capture muted before publishing is published muted.
+    this.isEnabled = mediaStreamTrack.enabled;
     /** @type {Set<HTMLMediaElement>} */
     this._elements = new Set();
   }
