@@ -398,6 +398,10 @@ function stopStream(stream) {
  * @property {() => void} leave - disconnect from the room
  */
 
+/** @typedef {'screen'|'camera'|'audio'|'screenAudio'} Slot where a presenter track plays */
+/** @type {readonly Slot[]} */
+const SLOTS = ['screen', 'camera', 'audio', 'screenAudio'];
+
 /**
  * watchPresentation joins a presentation as an attendee and reports the presenter's tracks.
  *
@@ -409,6 +413,7 @@ function stopStream(stream) {
  * @param {(track: VideoTrack|null) => void} [options.onScreenTrack] - the presenter's screen, or null
  * @param {(track: VideoTrack|null) => void} [options.onCameraTrack] - the presenter's camera, or null
  * @param {(track: VideoTrack|null) => void} [options.onAudioTrack] - the presenter's voice, or null
+ * @param {(track: VideoTrack|null) => void} [options.onScreenAudioTrack] - shared tab audio
  * @param {(present: boolean) => void} [options.onPresenter] - presenter joined or left the room
  * @param {(error: any) => void} [options.onReconnecting]
  * @param {() => void} [options.onReconnected]
@@ -421,6 +426,7 @@ export async function watchPresentation(options) {
     screen: options.onScreenTrack || noop,
     camera: options.onCameraTrack || noop,
     audio: options.onAudioTrack || noop,
+    screenAudio: options.onScreenAudioTrack || noop,
   };
   const onPresenter = options.onPresenter || noop;
   const onReconnecting = options.onReconnecting || noop;
@@ -435,16 +441,18 @@ export async function watchPresentation(options) {
     video: false,
   });
 
-  /** @type {Record<'screen'|'camera'|'audio', {track: VideoTrack, participantSid: string}|null>} */
-  const slots = { screen: null, camera: null, audio: null };
+  /** @type {Record<Slot, {track: VideoTrack, participantSid: string}|null>} */
+  const slots = { screen: null, camera: null, audio: null, screenAudio: null };
 
   /**
    * slotFor says where a presenter track is shown: screen, camera or audio.
    * @param {VideoTrack} track
-   * @returns {'screen'|'camera'|'audio'}
+   * @returns {Slot}
    */
   function slotFor(track) {
-    if (track.kind === 'audio') return 'audio';
+    if (track.kind === 'audio') {
+      return track.name === TRACK_NAMES.screenAudio ? 'screenAudio' : 'audio';
+    }
     return track.name === TRACK_NAMES.screen ? 'screen' : 'camera';
   }
 
@@ -466,7 +474,7 @@ export async function watchPresentation(options) {
    * @param {VideoTrack} track
    */
   function hideTrack(track) {
-    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+    for (const slot of SLOTS) {
       if (slots[slot] && slots[slot].track === track) {
         slots[slot] = null;
         callbacks[slot](null);
@@ -498,7 +506,7 @@ export async function watchPresentation(options) {
   room.on('participantConnected', presenterArrived);
   room.on('participantDisconnected', (/** @type {VideoParticipant} */ participant) => {
     if (participant.identity !== PRESENTER_IDENTITY) return;
-    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+    for (const slot of SLOTS) {
       if (slots[slot] && slots[slot].participantSid === participant.sid) {
         slots[slot] = null;
         callbacks[slot](null);
@@ -515,7 +523,7 @@ export async function watchPresentation(options) {
   room.on('disconnected', (/** @type {any} */ _room, /** @type {any} */ error) => {
     globalThis.removeEventListener('pagehide', onPageHide);
     if (abandoned) return;
-    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+    for (const slot of SLOTS) {
       if (slots[slot]) {
         slots[slot] = null;
         callbacks[slot](null);
