@@ -461,7 +461,15 @@ class LocalParticipant extends Emitter {
     const transceiver = publication._transceiver;
     if (!transceiver || !this._pc || this._pc.signalingState === 'closed') return;
     const track = publication.track;
-    await transceiver.sender.replaceTrack(track.isEnabled ? track.mediaStreamTrack : null);
+    const sender = transceiver.sender;
+    await sender.replaceTrack(track.isEnabled ? track.mediaStreamTrack : null);
+    // Without a track Chrome still sends audio packets (silence): an inactive
+    // encoding sends none, with no renegotiation.
+    const parameters = sender.getParameters();
+    if (parameters.encodings && parameters.encodings.length) {
+      for (const encoding of parameters.encodings) encoding.active = track.isEnabled;
+      await sender.setParameters(parameters);
+    }
   }
 
   /**
