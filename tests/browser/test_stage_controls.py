@@ -19,7 +19,7 @@ from tests.browser.browser_support import (
 from tests.browser.test_presentation_flow import (
     create_presentation,
     join,
-    present,
+    start_presenting,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
@@ -109,10 +109,19 @@ def shoot(page, name: str) -> None:
 
 def test_mute_camera_and_screen_switch_reach_both_attendees(api, open_page):
     presentation = create_presentation(api, 'Controls')
-    presenter = present(open_page, presentation)
+    presenter = open_page(presentation['presenter_url'])
+    wait_video_playing(presenter, '#preview-video')
+    # Going live with the camera off: attendees never get a camera frame.
+    presenter.click('#camera-toggle')
+    assert presenter.is_visible('#preview-off')
+    start_presenting(presenter)
     ann = join(open_page, presentation)
     bob = join(open_page, presentation)
     attendees = [ann, bob]
+    wait_badge(attendees, 'Camera off', True, '"Camera off" from the start')
+    assert ann.is_hidden('#camera-video')
+    presenter.click('#camera-toggle')
+    wait_badge(attendees, 'Camera off', False, 'the badge to go once the camera is on')
     for page in attendees:
         wait_media_flowing(page, videos=2, audios=1)
     assert all(badges(p) == [] for p in attendees)
@@ -155,6 +164,32 @@ def test_mute_camera_and_screen_switch_reach_both_attendees(api, open_page):
     assert presenter.inner_text('#status').startswith('You are live')
     shoot(presenter, 'presenter-live')
     shoot(ann, 'attendee-live')
+
+    # The attendee's own controls.
+    ann.click('#swap')
+    assert ann.get_attribute('#camera-video', 'class') == 'main-video'
+    assert ann.get_attribute('#screen-video', 'class') == 'pip'
+    ann.click('#swap')
+    ann.click('#camera-hide')
+    assert ann.is_hidden('#camera-video') and ann.is_visible('#screen-video')
+    ann.click('#camera-hide')
+    assert ann.is_visible('#camera-video')
+    ann.fill('#volume', '0.3')
+    assert ann.evaluate("document.querySelector('#presenter-audio').volume") == 0.3
+    ann.click('#sound-toggle')
+    assert ann.evaluate("document.querySelector('#presenter-audio').muted")
+    ann.click('#sound-toggle')
+    ann.click('#fullscreen')
+    wait_until(
+        lambda: ann.evaluate('document.fullscreenElement?.id') == 'player',
+        5,
+        what='fullscreen',
+    )
+    assert ann.inner_text('#fullscreen') == 'Exit fullscreen'
+    ann.click('#fullscreen')
+    wait_until(
+        lambda: ann.evaluate('document.fullscreenElement') is None, 5, what='exit'
+    )
 
     # Stop sharing: still live on camera, which attendees now see large.
     presenter.click('#share-stop')
