@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from podium import stage
+
 DEFAULT_PUBLIC_URL = 'http://localhost:8080'
 DEFAULT_REDIS_URL = 'redis://127.0.0.1:6390/0'
 DEFAULT_TWILIO_API_URL = 'https://video.twilio.com'
@@ -296,6 +298,8 @@ class TokenServiceConfig:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = field(default='', repr=False)
     turn_ttl: int = DEFAULT_TOKEN_TTL
+    # Attendees on stage at once, invited or speaking (podium/stage.py, docs/stage.md).
+    stage_slots: int = stage.DEFAULT_SLOTS
 
     @property
     def status_callback_url(self) -> str:
@@ -375,6 +379,9 @@ class TokenServiceConfig:
             # long as media flows, so by default they last as long as the token.
             turn_ttl=read.integer(
                 'PODIUM_TURN_TTL', token_ttl, MIN_TOKEN_TTL, MAX_TOKEN_TTL
+            ),
+            stage_slots=read.integer(
+                'PODIUM_STAGE_SLOTS', stage.DEFAULT_SLOTS, 1, stage.MAX_SLOTS
             ),
         )
 
