@@ -132,6 +132,8 @@ def test_mute_camera_and_screen_switch_reach_both_attendees(api, open_page):
     assert presenter.inner_text('#mic-toggle') == 'Unmute microphone'
     wait_badge(attendees, 'Microphone off', True, '"Microphone off" at attendees')
     stopped(audio_packets, attendees, 'audio packets after mute')
+    # Chromium's fake microphone beeps: the presenter is "talking" while muted.
+    presenter.wait_for_selector('#muted-hint', state='visible', timeout=5000)
     presenter.click('#mic-toggle')
     wait_badge(attendees, 'Microphone off', False, 'the badge to go after unmute')
     rising(audio_packets, attendees, 'audio packets after unmute')
@@ -210,3 +212,50 @@ def test_mute_camera_and_screen_switch_reach_both_attendees(api, open_page):
     shoot(presenter, 'presenter-camera-only-muted')
     shoot(bob, 'attendee-camera-only')
     assert ann.is_hidden('#error') and presenter.is_hidden('#error')
+
+
+# Makes the browser's media calls fail the way real devices do.
+FAILING_MEDIA = """
+([video, audio, screen]) => {
+  const devices = navigator.mediaDevices;
+  const original = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    if (constraints.video && video) throw new DOMException('failed', video);
+    if (constraints.audio && audio) throw new DOMException('failed', audio);
+    return original(constraints);
+  };
+  devices.getDisplayMedia = async () => { throw new DOMException('no', screen); };
+}
+"""
+
+
+def failing_presenter(open_page, presentation, video: str, audio: str):
+    page = open_page()
+    page.add_init_script(
+        f'({FAILING_MEDIA})({[video, audio, "NotAllowedError"]!r})'.replace("'", '"')
+    )
+    page.goto(presentation['presenter_url'])
+    page.wait_for_selector('#start:enabled')
+    return page
+
+
+def test_presenter_errors_say_what_to_do(api, open_page):
+    presentation = create_presentation(api, 'Errors')
+    busy = failing_presenter(open_page, presentation, 'NotReadableError', '')
+    error = busy.inner_text('#error')
+    assert 'Your camera is busy' in error and 'Close other apps' in error, error
+    assert busy.is_disabled('#camera-toggle') and busy.is_enabled('#mic-toggle')
+    # Share cancelled: say how to try again, never a stack trace.
+    busy.click('#share-screen')
+    busy.wait_for_selector('#error:has-text("Screen sharing was cancelled")')
+    assert 'choose a screen, window or tab' in busy.inner_text('#error')
+
+    denied = failing_presenter(open_page, presentation, 'NotAllowedError', '')
+    assert "Allow it in your browser's site settings" in denied.inner_text('#error')
+
+    silent = failing_presenter(open_page, presentation, '', 'NotFoundError')
+    error = silent.inner_text('#error')
+    assert 'No microphone was found' in error, error
+    assert 'attendees will not hear you' in error
+    assert silent.is_disabled('#mic-toggle')
+    shoot(silent, 'presenter-no-microphone')

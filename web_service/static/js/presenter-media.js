@@ -11,9 +11,11 @@ import { getScreen } from './presentation-session.js';
 
 /** @typedef {import('./presentation-session.js').PresenterSession} PresenterSession */
 
-// Louder than this for this long while muted: the presenter is talking.
-const SPEAKING_LEVEL = 0.12;
-const SPEAKING_MS = 600;
+// Speech comes in syllables with gaps: a few loud samples within a short window,
+// not one long loud stretch, mean the presenter is talking while muted.
+const SPEAKING_LEVEL = 0.05; // well above a quiet room after noise suppression
+const SPEAKING_WINDOW_MS = 1500;
+const SPEAKING_SAMPLES = 3;
 const HINT_HOLD_MS = 3000;
 
 /**
@@ -51,7 +53,8 @@ export function createPresenterMedia({ onChange }) {
   let busy = false;
   /** @type {import('./level-meter.js').LevelMeter|null} */
   let level = null;
-  let loudSince = 0;
+  /** @type {number[]} times of recent loud samples while muted */
+  let loud = [];
   let hintUntil = 0;
 
   /**
@@ -106,12 +109,11 @@ export function createPresenterMedia({ onChange }) {
   function onLevel(value) {
     meter.value = value;
     const now = Date.now();
-    if (microphoneEnabled || value < SPEAKING_LEVEL) {
-      loudSince = 0;
-    } else if (!loudSince) {
-      loudSince = now;
-    } else if (now - loudSince >= SPEAKING_MS) {
-      hintUntil = now + HINT_HOLD_MS;
+    if (microphoneEnabled) {
+      loud = [];
+    } else if (value >= SPEAKING_LEVEL) {
+      loud = [...loud.filter((at) => now - at < SPEAKING_WINDOW_MS), now];
+      if (loud.length >= SPEAKING_SAMPLES) hintUntil = now + HINT_HOLD_MS;
     }
     const shown = !mutedHint.hidden;
     const wanted = !microphoneEnabled && now < hintUntil;
