@@ -924,6 +924,10 @@ class AudienceStore:
         """The presentations and room state this audience data belongs to."""
         return self._store
 
+    def read_names(self, presentation_id: str) -> dict[str, str]:
+        """Return identity -> display name of everyone who gave one."""
+        return self._redis.hgetall(names_key(ids.checked(presentation_id)))
+
     def _audience_write(
         self,
         script,

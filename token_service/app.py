@@ -32,6 +32,7 @@ from token_service.rate_limits import (
     RateLimiter,
     RateLimitSettings,
 )
+from token_service.report import Report
 from token_service.rooms import Rooms, twilio_client
 from token_service.subscribe_rules import SubscribeRules
 from token_service.tokens import Tokens
@@ -133,3 +134,6 @@ def add_audience_routes(
     for name in ('questions.csv', 'questions.json', 'polls.csv', 'polls.json'):
         suffix = name.replace('.', '_')
         app.add_route(f'{base}/{name}', export, suffix=suffix)
+    report = Report(config, audience, clock)
+    app.add_route(f'{base}/report', report)
+    app.add_route(f'{base}/report.csv', report, suffix='csv')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from podium import openapi
 from podium.openapi import errors, json_content
-from token_service import audience_openapi
+from token_service import audience_openapi, report_openapi
 from token_service.bodies import MAX_BODY_BYTES
 from token_service.presentations import MAX_TITLE_LENGTH
 from token_service.tokens import MAX_NAME_LENGTH
@@ -254,6 +254,7 @@ PATHS = {
         }
     },
     **audience_openapi.paths(PRESENTATION_ID),
+    **report_openapi.paths(PRESENTATION_ID),
     **openapi.self_description(OPENAPI_PATH),
 }
 
