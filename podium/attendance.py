@@ -51,8 +51,9 @@ def connection_interval(record: Mapping, close_ms: int) -> tuple[int, int] | Non
         if end is None or duration is None:
             return None
         start = end - duration * 1000
-    if end is None:
-        end = max(close_ms, start)
+    # Callbacks of the room's end arrive after the presenter ended the talk:
+    # nobody watched past that.
+    end = close_ms if end is None else min(end, close_ms)
     return start, max(start, end)
 
 

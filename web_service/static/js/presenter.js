@@ -9,6 +9,7 @@ import { createPollsAdmin } from './polls-admin.js';
 import { startPresenting } from './presentation-session.js';
 import { createModeration } from './qa-moderation.js';
 import { createReactions } from './reactions.js';
+import { showReport } from './report-panel.js';
 import { messageLine, saveBlob, setupTabs } from './ui-kit.js';
 import { mediaErrorMessage, userMessage } from './messages.js';
 
@@ -178,6 +179,7 @@ function showOver() {
   if (session) session.disconnect();
   updateBanner();
   updateStatus();
+  if (presenterKey) showReport(byId('report'), presentationId, presenterKey);
 }
 
 /**
