@@ -7,11 +7,14 @@ from dataclasses import dataclass
 import falcon
 import falcon.asgi
 
+from podium.config import MetricsConfig
+
 from . import config as config_module
 from .callbacks import CallbackSender
 from .config import LocalVideoConfig
 from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
+from .metrics import LocalVideoMetrics
 from .openapi import OPENAPI_PATH, OpenApiDocument
 from .rest import BasicAuth, add_routes
 from .rooms import Registry
@@ -66,8 +69,12 @@ def build_service(
     use_janus: bool = True,
     callbacks: CallbackSender | None = None,
     minute: float = 60.0,
+    metrics_config: MetricsConfig | None = None,
 ) -> Service:
-    """Wire the service. `use_janus=False` gives REST + signalling without media."""
+    """Wire the service. `use_janus=False` gives REST + signalling without media.
+
+    `metrics_config`: where to serve Prometheus metrics (default: nowhere).
+    """
     config = config or config_module.from_env()
     callbacks = callbacks or CallbackSender(config.account_sid, config.auth_token)
     if media is None and use_janus:
@@ -78,7 +85,12 @@ def build_service(
         on_room_ended=media.room_ended if media is not None else None,
     )
     hub = SignalHub(registry, config, media)
-    app = falcon.asgi.App(middleware=[Lifecycle(callbacks, media, hub)])
+    app = falcon.asgi.App(
+        middleware=[
+            LocalVideoMetrics(registry, media, metrics_config or MetricsConfig()),
+            Lifecycle(callbacks, media, hub),
+        ]
+    )
     app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
     auth = BasicAuth(

@@ -433,6 +433,27 @@ class Store:
                 sids.append(rest)
         return sorted(sids)
 
+    def open_room_audiences(self) -> list[tuple[str, int, int]]:
+        """Return (presentation id, attendees, presenters) of every open room."""
+        sids = self.open_room_sids()
+        if not sids:
+            return []
+        with self._redis.pipeline(transaction=False) as pipe:
+            for sid in sids:
+                pipe.get(room_key(sid))
+                pipe.scard(attendees_key(sid))
+                pipe.scard(presenters_key(sid))
+            replies = pipe.execute()
+        audiences = []
+        for index in range(0, len(replies), 3):
+            record = _load(replies[index]) or {}
+            presentation_id = room_state.presentation_id_for(record.get('name', ''))
+            if presentation_id is not None:
+                audiences.append(
+                    (presentation_id, int(replies[index + 1]), int(replies[index + 2]))
+                )
+        return sorted(audiences)
+
     # Removing participants who may not publish (webhooks) ------------------------
 
     def claim_kick(self, room_sid: str, participant_sid: str) -> bool:

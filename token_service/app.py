@@ -12,6 +12,7 @@ from twilio.rest import Client
 from podium import ids
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
+from podium.metrics import RequestMetrics
 from podium.store import AudienceStore, Store
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.exports import Export
@@ -80,7 +81,8 @@ def create_app(
         ClientAddress(rate_limits.trusted_proxies),
         clock,
     )
-    app = falcon.App(middleware=[limiter])
+    # Metrics first: rate-limited answers are counted and timed too.
+    app = falcon.App(middleware=[RequestMetrics('token_service'), limiter])
     app.set_error_serializer(serialize_error)
     ids.register_converter(app)
     app.add_route('/api/presentations', Presentations(config, store, clock))
