@@ -4,9 +4,9 @@ Served on the service's private metrics port (podium.config.MetricsConfig,
 PODIUM_LOCAL_VIDEO_METRICS_PORT), started and stopped with the ASGI lifespan by
 `LocalVideoMetrics`, a middleware added to the app. Rooms, publishers and
 subscribers come from the registry at scrape time. Media figures (bitrate in and
-out, packet loss, NACKs, slow-link events) come from Janus's admin API
-(`handle_info` of every handle), polled in the event loop every few seconds and
-cached: a scrape never waits on Janus.
+out, packet loss, NACKs) come from Janus's admin API (`handle_info` of every
+handle), polled in the event loop every few seconds and cached: a scrape never
+waits on Janus. Slow-link events are counted as Janus sends them (janus_api).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Callable
 
 import httpx
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from podium import metrics
@@ -33,33 +34,45 @@ JANUS_FIGURES = {
     'bitrate_out': 'Bits per second Janus sends (last second, all handles).',
     'packets_lost': 'Packets lost, as RTCP reports, of the PeerConnections open now.',
     'nacks': 'NACKs sent and received on the PeerConnections open now.',
-    'slow_link_events': 'Slow-link events Janus counted on the handles open now.',
     'handles': 'Plugin handles Janus has open (one per PeerConnection).',
 }
 
 
+SLOW_LINKS = Counter(
+    'podium_janus_slow_links',
+    "Janus's slowlink events (many NACKs on a PeerConnection), by direction.",
+    ['direction'],
+)
+
+
+def count_slow_link(event: dict) -> None:
+    """Count a Janus core `slowlink` event (uplink: the peer's sending side)."""
+    SLOW_LINKS.labels('uplink' if event.get('uplink') else 'downlink').inc()
+
+
 def media_figures(handle_infos: list[dict]) -> dict[str, float]:
-    """Sum the figures of Janus `handle_info` answers (`info` objects)."""
+    """Sum the figures of Janus `handle_info` answers (their `info` objects).
+
+    Janus 1.1 reports per handle `webrtc.media.<mid>.stats.in|out` (bytes_lastsec,
+    nacks) and `webrtc.media.<mid>.rtcp.<layer>` (lost, lost-by-remote).
+    """
     totals = dict.fromkeys(JANUS_FIGURES, 0.0)
     totals['handles'] = float(len(handle_infos))
     for info in handle_infos:
-        webrtc = info.get('webrtc') or {}
-        media = webrtc.get('media') or {}
-        streams = media.values() if isinstance(media, dict) else media
-        for stream in streams:
+        media = (info.get('webrtc') or {}).get('media') or {}
+        for stream in media.values() if isinstance(media, dict) else ():
             if not isinstance(stream, dict):
                 continue
-            incoming = stream.get('in_stats') or {}
-            outgoing = stream.get('out_stats') or {}
+            stats = stream.get('stats') or {}
+            incoming, outgoing = stats.get('in') or {}, stats.get('out') or {}
             totals['bitrate_in'] += 8 * _number(incoming, 'bytes_lastsec')
             totals['bitrate_out'] += 8 * _number(outgoing, 'bytes_lastsec')
             totals['nacks'] += _number(incoming, 'nacks') + _number(outgoing, 'nacks')
-            rtcp = stream.get('rtcp_stats') or {}
+            rtcp = stream.get('rtcp') or {}
             for layer in rtcp.values() if isinstance(rtcp, dict) else ():
                 if isinstance(layer, dict):
                     totals['packets_lost'] += _number(layer, 'lost')
                     totals['packets_lost'] += _number(layer, 'lost-by-remote')
-            totals['slow_link_events'] += _number(stream, 'slowlink_count')
     return totals
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.browser.browser_support import wait_until
 from tests.browser.test_presentation_flow import (
@@ -22,6 +24,17 @@ from tests.browser.test_presentation_flow import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+def scrape(port: int) -> dict[str, float]:
+    """Return the unlabelled samples of a metrics port."""
+    text = httpx.get(f'http://127.0.0.1:{port}/metrics', timeout=5).text
+    return {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if not s.labels
+    }
 
 
 def join_as(open_page, presentation: dict, name: str):
@@ -38,6 +51,20 @@ def test_the_report_of_a_talk_with_two_attendees(local_stack, open_page, api, tm
     ann = join_as(open_page, presentation, 'Ann')
     bob = join_as(open_page, presentation, 'Bob')
     wait_counts([presenter], 2, 10, 'the presenter to see two attendees')
+    # local_video's metrics: the room, who publishes, who watches, Janus's media.
+    port = local_stack.ports.local_video_metrics
+    samples = {}
+
+    def media_figures_arrived() -> bool:
+        samples.update(scrape(port))
+        return samples.get('podium_janus_bitrate_in', 0) > 0
+
+    wait_until(media_figures_arrived, 20, what="Janus's figures in the metrics")
+    assert samples['podium_local_rooms'] >= 1
+    assert samples['podium_local_publishers'] >= 1
+    assert samples['podium_local_subscribers'] >= 2
+    assert samples['podium_janus_bitrate_out'] > 0
+    assert samples['podium_janus_handles'] >= 3
     bob.context.close()  # Bob leaves early
     wait_counts([presenter], 1, 10, 'the presenter to see Bob leave')
     presenter.click('#stop')
