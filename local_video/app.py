@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import falcon
 import falcon.asgi
 
+from podium import health
 from podium.config import MetricsConfig
 
 from . import config as config_module
@@ -62,6 +63,13 @@ class Health:
         }
 
 
+def janus_ready(media: JanusMedia | None):
+    """Return the readiness check of the media server (none: always ready)."""
+    return lambda: media is None or (
+        media.process is not None and media.process.ready.is_set()
+    )
+
+
 def build_service(
     config: LocalVideoConfig | None = None,
     *,
@@ -102,6 +110,8 @@ def build_service(
     add_routes(app, registry, config.account_sid, auth)
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
+    app.add_route('/video/livez', health.AsyncLiveness())
+    app.add_route('/video/readyz', health.AsyncReadiness({'janus': janus_ready(media)}))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     return Service(app=app, registry=registry, hub=hub, media=media)
 

@@ -9,7 +9,7 @@ import falcon
 import redis
 from twilio.rest import Client
 
-from podium import ids
+from podium import health, ids
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.metrics import RequestMetrics
@@ -101,6 +101,11 @@ def create_app(
     )
     add_audience_routes(app, config, audience, clock, rate_limits)
     app.add_route('/api/healthz', Health(store))
+    app.add_route('/api/livez', health.Liveness())
+    app.add_route(
+        '/api/readyz',
+        health.Readiness({'redis': health.redis_check(store, 'token_service')}),
+    )
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(HANDLED, handle_video_error)
     app.add_error_handler(redis.RedisError, handle_store_error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podium import openapi
+from podium import health, openapi
 from podium.openapi import errors, json_content
 from token_service import audience_openapi, report_openapi
 from token_service.bodies import MAX_BODY_BYTES
@@ -255,6 +255,7 @@ PATHS = {
     },
     **audience_openapi.paths(PRESENTATION_ID),
     **report_openapi.paths(PRESENTATION_ID),
+    **health.openapi_paths('/api', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }
 

@@ -13,7 +13,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from podium import ids, metrics
+from podium import health, ids, metrics
 from podium.config import WebConfig
 from podium.http_errors import error_body, serialize_error
 from podium.store import AudienceStore, Store
@@ -171,6 +171,11 @@ def create_app(
         suffix='present',
     )
     app.add_route('/live/healthz', Health())
+    app.add_route('/live/livez', health.AsyncLiveness())
+    app.add_route(
+        '/live/readyz',
+        health.AsyncReadiness({'redis': health.redis_check(store, 'web_service')}),
+    )
     app.add_route(
         '/live/presentations/{presentation_id:presentation_id}',
         PresentationState(read_view),

@@ -9,7 +9,7 @@ import falcon
 import redis
 from twilio.rest import Client
 
-from podium import metrics
+from podium import health, metrics
 from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.http_errors import serialize_error
 from podium.rebuild import StateWatcher, watch_state
@@ -100,6 +100,11 @@ def create_app(
         ),
     )
     app.add_route(HEALTH_PATH, Health(store))
+    app.add_route('/webhooks/livez', health.Liveness())
+    app.add_route(
+        '/webhooks/readyz',
+        health.Readiness({'redis': health.redis_check(store, 'webhooks')}),
+    )
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(redis.RedisError, _redis_unavailable)
     return app

@@ -92,6 +92,8 @@ def test_the_document_is_served_and_lists_every_route():
         '/api/presentations/{presentation_id}/report.csv',
         '/api/presentations/{presentation_id}/end',
         '/api/healthz',
+        '/api/livez',
+        '/api/readyz',
         OPENAPI_PATH,
         *(
             f'/api/presentations/{{presentation_id}}/{path}'
