@@ -65,6 +65,10 @@ def test_the_report_of_a_talk_with_two_attendees(local_stack, open_page, api, tm
     assert samples['podium_local_subscribers'] >= 2
     assert samples['podium_janus_bitrate_out'] > 0
     assert samples['podium_janus_handles'] >= 3
+    ann.wait_for_selector('#ask-form', state='visible')
+    ann.fill('#question-input', 'How many of us were here?')
+    ann.click('#ask')
+    presenter.wait_for_selector('#questions-list li', timeout=10000)
     bob.context.close()  # Bob leaves early
     wait_counts([presenter], 1, 10, 'the presenter to see Bob leave')
     presenter.click('#stop')
@@ -74,6 +78,9 @@ def test_the_report_of_a_talk_with_two_attendees(local_stack, open_page, api, tm
     assert presenter.inner_text('[data-testid=report-unique]') == '2'
     assert presenter.inner_text('[data-testid=report-peak]') == '2'
     assert presenter.locator('[data-testid=audience-chart] path.line').count() == 1
+    assert 'How many of us were here?' in presenter.inner_text(
+        '[data-testid=report-questions]'
+    )
 
     headers = {'Authorization': f'Presenter {presentation["presenter_key"]}'}
     report = api.get(f'/api/presentations/{presentation["id"]}/report', headers=headers)
@@ -84,6 +91,7 @@ def test_the_report_of_a_talk_with_two_attendees(local_stack, open_page, api, tm
     watch = {a['name']: a['watch_seconds'] for a in body['attendees']}
     assert set(watch) == {'Ann', 'Bob'} and watch['Bob'] < watch['Ann']
     assert [p['count'] for p in body['series']][-1] == 0
+    assert body['questions']['total'] == 1
     assert max(p['count'] for p in body['series']) == 2
 
     shots = Path(os.environ.get('PODIUM_SHOTS_DIR') or tmp_path)

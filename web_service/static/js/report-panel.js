@@ -50,7 +50,7 @@ function figures(report) {
       'Peak audience',
       String(report.peak.count),
       'report-peak',
-      report.peak.at ? `at ${clock(report.peak.at)}` : undefined,
+      report.peak.at ? `at ${clock(report.peak.at, report.duration_seconds < 600)}` : undefined,
     ),
     figure('Unique attendees', String(report.unique_attendees), 'report-unique'),
     figure('Median watch time', duration(report.watch_time.median_seconds), 'report-median'),
