@@ -164,7 +164,8 @@ class Stack:
     ) -> Child:
         argv = [sys.executable, '-m', 'gunicorn', '-c', str(GUNICORN_DIR / conf), app]
         graceful = int(self.settings['PODIUM_GRACEFUL_TIMEOUT'])
-        # Workers' metric files: emptied per run, or a restart would add old counts.
+        # Workers' metric files (podium/metrics.py): a fresh directory per run; the
+        # gunicorn master's on_starting hook empties it again at each (re)start.
         metrics_dir = self.run_dir / 'metrics' / name
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
