@@ -7,11 +7,15 @@ from dataclasses import dataclass
 import falcon
 import falcon.asgi
 
+from podium import health
+from podium.config import MetricsConfig
+
 from . import config as config_module
 from .callbacks import CallbackSender
 from .config import LocalVideoConfig
 from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
+from .metrics import LocalVideoMetrics
 from .openapi import OPENAPI_PATH, OpenApiDocument
 from .rest import BasicAuth, add_routes
 from .rooms import Registry
@@ -59,6 +63,13 @@ class Health:
         }
 
 
+def janus_ready(media: JanusMedia | None):
+    """Return the readiness check of the media server (none: always ready)."""
+    return lambda: media is None or (
+        media.process is not None and media.process.ready.is_set()
+    )
+
+
 def build_service(
     config: LocalVideoConfig | None = None,
     *,
@@ -66,8 +77,12 @@ def build_service(
     use_janus: bool = True,
     callbacks: CallbackSender | None = None,
     minute: float = 60.0,
+    metrics_config: MetricsConfig | None = None,
 ) -> Service:
-    """Wire the service. `use_janus=False` gives REST + signalling without media."""
+    """Wire the service. `use_janus=False` gives REST + signalling without media.
+
+    `metrics_config`: where to serve Prometheus metrics (default: nowhere).
+    """
     config = config or config_module.from_env()
     callbacks = callbacks or CallbackSender(config.account_sid, config.auth_token)
     if media is None and use_janus:
@@ -78,7 +93,12 @@ def build_service(
         on_room_ended=media.room_ended if media is not None else None,
     )
     hub = SignalHub(registry, config, media)
-    app = falcon.asgi.App(middleware=[Lifecycle(callbacks, media, hub)])
+    app = falcon.asgi.App(
+        middleware=[
+            LocalVideoMetrics(registry, media, metrics_config or MetricsConfig()),
+            Lifecycle(callbacks, media, hub),
+        ]
+    )
     app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
     auth = BasicAuth(
@@ -90,6 +110,8 @@ def build_service(
     add_routes(app, registry, config.account_sid, auth)
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
+    app.add_route('/video/livez', health.AsyncLiveness())
+    app.add_route('/video/readyz', health.AsyncReadiness({'janus': janus_ready(media)}))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     return Service(app=app, registry=registry, hub=hub, media=media)
 

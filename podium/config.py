@@ -238,6 +238,34 @@ def frame_ancestors(raw: str) -> tuple[str, ...]:
     return tuple(sources)
 
 
+# Each service's private metrics port (podium.metrics): loopback, not routed by nginx.
+METRICS_PORTS = {
+    'web': ('PODIUM_WEB_METRICS_PORT', 9101),
+    'token': ('PODIUM_TOKEN_METRICS_PORT', 9102),
+    'webhooks': ('PODIUM_WEBHOOKS_METRICS_PORT', 9103),
+    'local_video': ('PODIUM_LOCAL_VIDEO_METRICS_PORT', 9104),
+}
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Where one service serves its Prometheus metrics (port 0: nowhere)."""
+
+    host: str = '127.0.0.1'
+    port: int = 0
+
+    @classmethod
+    def from_env(
+        cls, service: str, environ: Mapping[str, str] | None = None
+    ) -> MetricsConfig:
+        read = _Reader(environ)
+        variable, default = METRICS_PORTS[service]
+        return cls(
+            host=read.get('PODIUM_METRICS_HOST', '127.0.0.1'),
+            port=read.integer(variable, default, 0, 65535),
+        )
+
+
 @dataclass(frozen=True)
 class WebhooksConfig:
     """The webhooks service's settings: the Auth Token and the Rooms API key."""

@@ -6,7 +6,7 @@ import logging
 
 import falcon
 
-from podium import room_state
+from podium import metrics, room_state
 from podium.room_state import InvalidEvent
 from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
@@ -37,18 +37,22 @@ class RoomEvents:
     def on_post(self, req: falcon.Request, resp: falcon.Response, form: Form) -> None:
         fields = single_values(form)
         name = fields.get('StatusCallbackEvent', '')
+        req.context.callback_counted = True
         try:
             event = room_state.parse_event(fields)
         except InvalidEvent as ex:
+            metrics.count_callback(name, 'rejected', 'invalid')
             logger.warning('rejected callback %r: %s', name[:64], ex)
             raise falcon.HTTPBadRequest(
                 title='Invalid room status callback', description=str(ex)
             ) from None
         resp.status = falcon.HTTP_204
         if event is None:
+            metrics.count_callback(name, 'ignored', 'untracked')
             logger.info('ignored callback %r: not an event Podium tracks', name[:64])
             return
         if room_state.presentation_id_for(event.room_name) is None:
+            metrics.count_callback(name, 'ignored', 'foreign_room')
             logger.info(
                 'ignored callback %s room=%s: not a Podium room',
                 event.name,
@@ -56,6 +60,9 @@ class RoomEvents:
             )
             return
         changed = self._store.apply_event(event)
+        metrics.count_callback(name, 'applied' if changed else 'duplicate')
+        if changed:  # a duplicate is a retry, late on purpose
+            metrics.observe_callback_lag(event.timestamp)
         logger.info(
             'callback %s room=%s participant=%s track=%s %s',
             event.name,

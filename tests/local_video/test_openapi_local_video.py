@@ -115,5 +115,7 @@ def test_the_document_lists_every_http_route():
         '/v1/Rooms/{room}/Participants/{participant}/PublishedTracks',
         '/v1/Rooms/{room}/Participants/{participant}/SubscribeRules',
         '/video/healthz',
+        '/video/livez',
+        '/video/readyz',
         OPENAPI_PATH,
     }

@@ -11,6 +11,7 @@ import { startPresenting } from './presentation-session.js';
 import { createPresenterMedia } from './presenter-media.js';
 import { createModeration } from './qa-moderation.js';
 import { createReactions } from './reactions.js';
+import { showReport } from './report-panel.js';
 import { messageLine, saveBlob, setupTabs } from './ui-kit.js';
 import { userMessage } from './messages.js';
 
@@ -126,6 +127,7 @@ function showOver() {
   if (session) session.disconnect();
   updateBanner();
   updateStatus();
+  if (presenterKey) showReport(byId('report'), presentationId, presenterKey);
 }
 
 /**
