@@ -13,6 +13,8 @@ from .config import LocalVideoConfig
 from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
 from .openapi import OPENAPI_PATH, OpenApiDocument
+from .recorder import Recorder
+from .recording_rest import add_recording_routes
 from .rest import BasicAuth, add_routes
 from .rooms import Registry
 from .signalling import SignalHub
@@ -24,9 +26,14 @@ class Lifecycle:
     """ASGI lifespan: start callbacks and Janus with the server, stop them with it."""
 
     def __init__(
-        self, callbacks: CallbackSender, media: JanusMedia | None, hub: SignalHub
+        self,
+        callbacks: CallbackSender,
+        media: JanusMedia | None,
+        hub: SignalHub,
+        background: tuple = (),
     ) -> None:
         self._callbacks = callbacks
+        self._background = background  # objects with async start()/stop()
         self._media = media
         self._hub = hub
 
@@ -34,9 +41,13 @@ class Lifecycle:
         await self._callbacks.start()
         if self._media is not None:
             await self._media.start()
+        for part in self._background:
+            await part.start()
 
     async def process_shutdown(self, scope, event) -> None:
         await self._hub.close_all()
+        for part in reversed(self._background):
+            await part.stop()
         if self._media is not None:
             await self._media.stop()
         await self._callbacks.stop()
@@ -72,13 +83,18 @@ def build_service(
     callbacks = callbacks or CallbackSender(config.account_sid, config.auth_token)
     if media is None and use_janus:
         media = JanusMedia(config)
+    recorder = Recorder(config, callbacks)
     registry = Registry(
         callbacks,
         minute=minute,
         on_room_ended=media.room_ended if media is not None else None,
+        on_tracks_changed=recorder.sync,
+        on_recording_rules=recorder.rules_changed,
     )
+    if media is not None:
+        media.recording_options = recorder.publish_options
     hub = SignalHub(registry, config, media)
-    app = falcon.asgi.App(middleware=[Lifecycle(callbacks, media, hub)])
+    app = falcon.asgi.App(middleware=[Lifecycle(callbacks, media, hub, (recorder,))])
     app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
     auth = BasicAuth(
@@ -88,10 +104,11 @@ def build_service(
         ]
     )
     add_routes(app, registry, config.account_sid, auth)
+    add_recording_routes(app, registry, config.account_sid, auth, recorder)
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
-    return Service(app=app, registry=registry, hub=hub, media=media)
+    return Service(app=app, registry=registry, hub=hub, media=media, recorder=recorder)
 
 
 @dataclass
@@ -102,6 +119,7 @@ class Service:
     registry: Registry
     hub: SignalHub
     media: JanusMedia | None
+    recorder: Recorder
 
 
 def create_app(config: LocalVideoConfig | None = None, **options) -> falcon.asgi.App:
