@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import falcon
 import falcon.asgi
 
 from . import config as config_module
 from .callbacks import CallbackSender
+from .composition_rest import MediaSigner, add_composition_routes
+from .composition_worker import CompositionWorker
+from .compositions import CompositionStore
 from .config import LocalVideoConfig
 from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
@@ -84,6 +88,11 @@ def build_service(
     if media is None and use_janus:
         media = JanusMedia(config)
     recorder = Recorder(config, callbacks)
+    worker = CompositionWorker(
+        config,
+        CompositionStore(Path(config.recordings_dir) / 'compositions'),
+        callbacks,
+    )
     registry = Registry(
         callbacks,
         minute=minute,
@@ -94,7 +103,9 @@ def build_service(
     if media is not None:
         media.recording_options = recorder.publish_options
     hub = SignalHub(registry, config, media)
-    app = falcon.asgi.App(middleware=[Lifecycle(callbacks, media, hub, (recorder,))])
+    app = falcon.asgi.App(
+        middleware=[Lifecycle(callbacks, media, hub, (recorder, worker))]
+    )
     app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
     auth = BasicAuth(
@@ -105,10 +116,26 @@ def build_service(
     )
     add_routes(app, registry, config.account_sid, auth)
     add_recording_routes(app, registry, config.account_sid, auth, recorder)
+    add_composition_routes(
+        app,
+        registry,
+        config.account_sid,
+        auth,
+        recorder,
+        worker,
+        MediaSigner(config.auth_token),
+    )
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
-    return Service(app=app, registry=registry, hub=hub, media=media, recorder=recorder)
+    return Service(
+        app=app,
+        registry=registry,
+        hub=hub,
+        media=media,
+        recorder=recorder,
+        compositions=worker,
+    )
 
 
 @dataclass
@@ -120,6 +147,7 @@ class Service:
     hub: SignalHub
     media: JanusMedia | None
     recorder: Recorder
+    compositions: CompositionWorker
 
 
 def create_app(config: LocalVideoConfig | None = None, **options) -> falcon.asgi.App:

@@ -97,7 +97,13 @@ def routes(room: str, participant: str) -> list[tuple[str, str]]:
 
 def recording_routes(one: str) -> list[tuple[str, str]]:
     recording = 'RT' + '0' * 32
+    composition = 'CJ' + '0' * 32
     return [
+        ('GET', '/v1/Compositions'),
+        ('POST', '/v1/Compositions'),
+        ('GET', f'/v1/Compositions/{composition}'),
+        ('DELETE', f'/v1/Compositions/{composition}'),
+        ('GET', f'/v1/Compositions/{composition}/Media'),
         ('GET', f'{one}/RecordingRules'),
         ('POST', f'{one}/RecordingRules'),
         ('GET', '/v1/Recordings'),
