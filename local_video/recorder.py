@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -123,7 +125,27 @@ class Recorder:
             self.sync(participant)
 
     async def start(self) -> None:
-        """Nothing runs until a recording ends; here for the app's Lifecycle."""
+        """Drop recordings past the retention period; the rest waits for tracks."""
+        self.prune()
+
+    def prune(self, now: float | None = None) -> list[Path]:
+        """Delete rooms' recording folders older than the retention (0: keep all).
+
+        Compositions live in their own folder and are pruned by the worker.
+        """
+        days = self._config.recordings_retention_days
+        if not days or not self.folder.is_dir():
+            return []
+        cutoff = (now or time.time()) - days * 86400
+        removed = []
+        for room in self.folder.glob('RM*'):
+            if room.is_dir() and room.stat().st_mtime < cutoff:
+                shutil.rmtree(room, ignore_errors=True)
+                removed.append(room)
+        for recording in list(self.book.all()):
+            if Path(recording.base).parent in removed:
+                self.book.forget(recording.sid)
+        return removed
 
     async def stop(self) -> None:
         """Wait for remuxes under way (they are short), then give up on the rest."""

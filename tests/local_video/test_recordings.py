@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
@@ -146,3 +148,16 @@ def test_recording_rules_over_rest_with_twilio_python(rest_server, twilio, lv_co
     with pytest.raises(TwilioRestException) as missing:
         twilio.video.v1.recordings('RT' + '0' * 32).fetch()
     assert missing.value.status == 404
+
+
+def test_recordings_past_retention_are_removed(lv_config):
+    recorder = Recorder(lv_config, Sent())
+    old = recorder.folder / ('RM' + '1' * 32)
+    new = recorder.folder / ('RM' + '2' * 32)
+    for folder in (old, new):
+        folder.mkdir(parents=True)
+        (folder / 'PA-1-video-0.mkv').write_bytes(b'x')
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    assert recorder.prune() == [old]
+    assert not old.exists() and new.exists()
