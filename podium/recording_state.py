@@ -90,8 +90,9 @@ def parse_media_event(form: Mapping[str, str]) -> MediaEvent | None:
             raise InvalidEvent(f'{name} must be a whole number up to {high}')
         return int(raw)
 
-    name = field('StatusCallbackEvent')
-    if name not in RECORDING_EVENTS | COMPOSITION_EVENTS:
+    # Anything else (a missing event included) is for room_state.parse_event.
+    name = form.get('StatusCallbackEvent', '')
+    if not isinstance(name, str) or name not in RECORDING_EVENTS | COMPOSITION_EVENTS:
         return None
     composition = name in COMPOSITION_EVENTS
     return MediaEvent(
