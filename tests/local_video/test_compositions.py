@@ -238,3 +238,21 @@ def test_a_room_without_recordings_gets_a_twilio_style_error(rest_server, twilio
     with pytest.raises(TwilioRestException) as missing:
         twilio.video.v1.compositions('CJ' + '0' * 32).fetch()
     assert missing.value.status == 404
+
+
+def test_a_reload_puts_both_camera_recordings_in_the_pip_one_after_the_other():
+    # The presenter reloaded at 8 s: a second participant, a second camera track.
+    sources = [
+        Source('/r/screen.mkv', 'video', 'screen', 'MT1', 0.0, 20.0),
+        Source('/r/cam1.mkv', 'video', 'camera', 'MT2', 0.0, 8.0),
+        Source('/r/cam2.mkv', 'video', 'camera', 'MT4', 9.5, 10.5),
+    ]
+    regions = parse_video_layout(PIP, (1280, 720))
+    command = build_command('ffmpeg', sources, regions, [], (1280, 720), 'o.mp4')
+    graph = command.args[command.args.index('-filter_complex') + 1]
+    assert graph.count('overlay=1000:520') == 2
+    assert 'setpts=PTS-STARTPTS+9.500/TB' in graph
+    # Each ends with eof_action=pass: between 8 s and 9.5 s the screen shows through.
+    assert graph.count('eof_action=pass') == 3
+    assert command.duration == pytest.approx(20.0)
+    assert '-c:a' not in command.args  # no AudioSources, no audio
