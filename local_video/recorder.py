@@ -253,7 +253,7 @@ def recording_fields(room: Room, recording: Recording) -> dict[str, str]:
         'Type': recording.kind,
         'ParticipantSid': recording.participant_sid,
         'Container': recording.container,
-        'Codec': recording.codec,
+        'Codec': recording.codec_name,
         'Duration': str(round(recording.duration)),
         'Size': str(recording.size),
         'OffsetFromTwilioVectorEpoch': str(

@@ -53,7 +53,7 @@ class _RecordingBase(_Base):
             'type': recording.kind,
             'duration': round(recording.duration) if recording.duration else None,
             'container_format': recording.container,
-            'codec': recording.codec or None,
+            'codec': recording.codec_name,
             'grouping_sids': {
                 'room_sid': recording.room_sid,
                 'participant_sid': recording.participant_sid,

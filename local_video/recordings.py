@@ -93,6 +93,11 @@ class Recording:
     error: str = ''
 
     @property
+    def codec_name(self) -> str:
+        """The codec Janus wrote, or the room's first choice until it is known."""
+        return self.codec or ('OPUS' if self.kind == 'audio' else 'VP8')
+
+    @property
     def container(self) -> str:
         return 'mka' if self.kind == 'audio' else 'mkv'
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+import httpx
+
 from local_video.clock import utcnow
 from local_video.recordings import Recording, recording_sid
+from local_video.sids import track_sid
+from tests.contract import openapi_schemas
 from token_service.rooms import RECORD_ALL, RECORD_NONE, Rooms
 
 from .test_compositions import tiny_sources
@@ -35,7 +39,7 @@ def test_recording_on_off_and_the_composition(rest_server, twilio, sink, tiny_so
                 sid=recording_sid(),
                 room_sid=room.sid,
                 participant_sid='PA' + '1' * 32,
-                track_sid=source.track_sid,
+                track_sid=track_sid(),
                 track_name=source.track_name,
                 kind=source.kind,
                 mid='0',
@@ -61,3 +65,18 @@ def test_recording_on_off_and_the_composition(rest_server, twilio, sink, tiny_so
     assert composition.resolution == '1280x720'
     assert composition.audio_sources == ['microphone']
     assert set(composition.video_layout) == {'screen', 'camera'}
+
+    # local_video's JSON fits Twilio's published schemas.
+    auth = (twilio.username, twilio.password)
+    base = twilio.video.base_url
+    raw = httpx.get(f'{base}/v1/Compositions/{sid}', auth=auth).json()
+    openapi_schemas.validate(raw, 'video.v1.composition')
+    page = httpx.get(f'{base}/v1/Compositions', auth=auth).json()
+    openapi_schemas.validate_list(page, 'compositions', 'video.v1.composition')
+    recordings = httpx.get(f'{base}/v1/Rooms/{room.sid}/Recordings', auth=auth).json()
+    openapi_schemas.validate_list(
+        recordings, 'recordings', 'video.v1.room.room_recording'
+    )
+    one = recordings['recordings'][0]['sid']
+    raw = httpx.get(f'{base}/v1/Recordings/{one}', auth=auth).json()
+    openapi_schemas.validate(raw, 'video.v1.recording')
