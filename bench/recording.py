@@ -119,7 +119,7 @@ def run(attendees: int = 10, window: float = 60.0) -> dict:
             'attendees': attendees,
             'window_s': window,
             'composition': '1280x720 PiP (screen full, camera 240x180), libx264 '
-            'veryfast crf 23, AAC 128k, one ffmpeg process',
+            'superfast crf 23, AAC 128k, one ffmpeg process',
         },
         'janus_cpu_pct_recording_off': janus_off,
         'janus_cpu_pct_recording_on': janus_on,
