@@ -63,6 +63,12 @@ class Ports:
     redis: int = 6390
     # nginx's TLS port, used only when PODIUM_TLS_CERT is set (production: 443).
     https: int = 8443
+    # Each service's private Prometheus metrics (podium.metrics; nginx does not
+    # route them). Defaults as podium.config.METRICS_PORTS.
+    web_metrics: int = 9101
+    token_metrics: int = 9102
+    webhooks_metrics: int = 9103
+    local_video_metrics: int = 9104
 
     @staticmethod
     def variable(name: str) -> str:

@@ -140,12 +140,18 @@ class Stack:
         return env
 
     def _child(
-        self, name, argv, health, service: str | None = None, **options
+        self,
+        name,
+        argv,
+        health,
+        service: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        **options,
     ) -> Child:
         return Child(
             name,
             argv,
-            env=self.child_env(service),
+            env={**self.child_env(service), **(extra_env or {})},
             cwd=self.root,
             health=health,
             log_path=self.run_dir / 'logs' / f'{name}.log',
@@ -158,8 +164,18 @@ class Stack:
     ) -> Child:
         argv = [sys.executable, '-m', 'gunicorn', '-c', str(GUNICORN_DIR / conf), app]
         graceful = int(self.settings['PODIUM_GRACEFUL_TIMEOUT'])
+        # Workers' metric files (podium/metrics.py): a fresh directory per run; the
+        # gunicorn master's on_starting hook empties it again at each (re)start.
+        metrics_dir = self.run_dir / 'metrics' / name
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
         return self._child(
-            name, argv, http_ok(port, health), service=name, stop_timeout=graceful + 10
+            name,
+            argv,
+            http_ok(port, health),
+            service=name,
+            extra_env={'PROMETHEUS_MULTIPROC_DIR': str(metrics_dir)},
+            stop_timeout=graceful + 10,
         )
 
     def _write_redis_conf(self) -> Path:

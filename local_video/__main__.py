@@ -6,6 +6,8 @@ import logging
 
 import uvicorn
 
+from podium.config import MetricsConfig
+
 from .app import create_app
 from .config import from_env
 
@@ -18,7 +20,7 @@ def main() -> None:
     # secret in their query string: keep those lines out of the logs.
     logging.getLogger('httpx').setLevel(logging.WARNING)
     config = from_env()
-    app = create_app(config)
+    app = create_app(config, metrics_config=MetricsConfig.from_env('local_video'))
     uvicorn.run(
         app,
         host=config.host,

@@ -8,6 +8,9 @@ from pathlib import Path
 import falcon
 import falcon.asgi
 
+from podium import health
+from podium.config import MetricsConfig
+
 from . import config as config_module
 from .callbacks import CallbackSender
 from .composition_rest import MediaSigner, add_composition_routes
@@ -16,6 +19,7 @@ from .compositions import CompositionStore
 from .config import LocalVideoConfig
 from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
+from .metrics import LocalVideoMetrics
 from .openapi import OPENAPI_PATH, OpenApiDocument
 from .recorder import Recorder
 from .recording_rest import add_recording_routes
@@ -74,6 +78,13 @@ class Health:
         }
 
 
+def janus_ready(media: JanusMedia | None):
+    """Return the readiness check of the media server (none: always ready)."""
+    return lambda: (
+        media is None or (media.process is not None and media.process.ready.is_set())
+    )
+
+
 def build_service(
     config: LocalVideoConfig | None = None,
     *,
@@ -81,8 +92,12 @@ def build_service(
     use_janus: bool = True,
     callbacks: CallbackSender | None = None,
     minute: float = 60.0,
+    metrics_config: MetricsConfig | None = None,
 ) -> Service:
-    """Wire the service. `use_janus=False` gives REST + signalling without media."""
+    """Wire the service. `use_janus=False` gives REST + signalling without media.
+
+    `metrics_config`: where to serve Prometheus metrics (default: nowhere).
+    """
     config = config or config_module.from_env()
     callbacks = callbacks or CallbackSender(config.account_sid, config.auth_token)
     if media is None and use_janus:
@@ -104,7 +119,10 @@ def build_service(
         media.recording_options = recorder.publish_options
     hub = SignalHub(registry, config, media)
     app = falcon.asgi.App(
-        middleware=[Lifecycle(callbacks, media, hub, (recorder, worker))]
+        middleware=[
+            LocalVideoMetrics(registry, media, metrics_config or MetricsConfig()),
+            Lifecycle(callbacks, media, hub, (recorder, worker)),
+        ]
     )
     app.set_error_serializer(serialize_error)
     app.add_error_handler(TwilioError, handle_twilio_error)
@@ -127,6 +145,8 @@ def build_service(
     )
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
+    app.add_route('/video/livez', health.AsyncLiveness())
+    app.add_route('/video/readyz', health.AsyncReadiness({'janus': janus_ready(media)}))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     return Service(
         app=app,

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import httpx
 
+from .metrics import count_slow_link
+
 log = logging.getLogger(__name__)
 
 VIDEOROOM = 'janus.plugin.videoroom'
@@ -161,6 +163,8 @@ class JanusSession:
         kind = event.get('janus')
         if kind == 'keepalive':
             return
+        if kind == 'slowlink':
+            count_slow_link(event)
         future = self._waiting.get(event.get('transaction', ''))
         if future is not None and kind == 'event':
             del self._waiting[event['transaction']]

@@ -12,6 +12,8 @@ import json
 
 import falcon
 
+from podium import health
+
 from .rest import MAX_BODY_BYTES, MAX_NAME, MAX_PAGE_SIZE
 from .rules import MAX_RULES
 
@@ -587,6 +589,7 @@ PATHS = {
             },
         }
     },
+    **health.openapi_paths('/video', 'the media server (Janus)'),
     OPENAPI_PATH: {
         'get': {
             'summary': 'This OpenAPI document',

@@ -373,7 +373,7 @@ class PublishedTracksResource(_Base):
     """`.../Participants/{participant}/PublishedTracks`: list what is published now.
 
     Twilio lists a participant's currently published tracks only, so a
-    disconnected participant has none. Local tracks cannot be disabled.
+    disconnected participant has none. `enabled` is false while the publisher mutes it.
     """
 
     def track_json(self, req, participant: Participant, track: Track) -> dict:
@@ -386,7 +386,7 @@ class PublishedTracksResource(_Base):
             'name': track.name,
             'date_created': created,
             'date_updated': created,
-            'enabled': True,
+            'enabled': track.enabled,
             'kind': track.kind,
             'url': f'{room_url}/Participants/{participant.sid}'
             f'/PublishedTracks/{track.sid}',

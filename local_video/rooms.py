@@ -51,9 +51,16 @@ class Track:
     kind: str
     mid: str
     created_at: datetime = field(default_factory=utcnow)
+    # False while the publisher has it muted (twilio-video's track.disable()).
+    enabled: bool = True
 
     def as_json(self) -> dict:
-        return {'sid': self.sid, 'name': self.name, 'kind': self.kind}
+        return {
+            'sid': self.sid,
+            'name': self.name,
+            'kind': self.kind,
+            'enabled': self.enabled,
+        }
 
 
 @dataclass
@@ -411,6 +418,36 @@ class Registry:
         room.recording_rules_updated_at = utcnow()
         if self._on_recording_rules is not None and room.in_progress:
             self._on_recording_rules(room)
+
+    def set_track_enabled(
+        self, participant: Participant, track_sid: str, enabled: bool
+    ) -> bool:
+        """Mute or unmute a published track, as twilio-video's enable()/disable().
+
+        Sends `track-enabled` / `track-disabled` as Twilio does, and tells the other
+        participants (twilio-video's `trackEnabled` / `trackDisabled`). Returns False
+        for a track this participant does not publish; repeating a state is a no-op.
+        """
+        track = participant.tracks.get(track_sid)
+        if not participant.connected or track is None:
+            return False
+        if track.enabled == enabled:
+            return True
+        track.enabled = enabled
+        room = participant.room
+        room.updated_at = utcnow()
+        event = 'track-enabled' if enabled else 'track-disabled'
+        self._callbacks.send(room, event, _track_fields(participant, track))
+        self._broadcast(
+            room,
+            {
+                'type': 'trackEnabled' if enabled else 'trackDisabled',
+                'participant': participant.sid,
+                'track': track.as_json(),
+            },
+            skip=participant,
+        )
+        return True
 
     def set_rules(self, participant: Participant, rules: list[dict]) -> None:
         participant.rules = tuple(rules)

@@ -3,9 +3,11 @@
 Protocol (JSON messages with a `type`):
   browser -> service: connect {token, room?, automaticSubscription?, resume?},
       publish {seq, sdp, tracks: [{mid, name, kind}]}, subscriberAnswer {sdp},
+      setTrackEnabled {track: <track SID>, enabled: bool} (mute/unmute),
       resetMedia {target: publisher|subscriber}, ping, disconnect
   service -> browser: connected {room, participant, participants, resumed},
       participantConnected, participantDisconnected, trackPublished, trackUnpublished,
+      trackEnabled, trackDisabled {participant, track},
       publishAnswer {seq, sdp, tracks}, publishError {seq, message, code?},
       subscriberOffer {sdp, streams: [{mid, participant, track, name, kind}]},
       subscriberReset, mediaReconnecting, mediaReconnected, pong,
@@ -137,6 +139,8 @@ class ParticipantSession:
                 self.media.answer(message['sdp'])
         elif kind == 'resetMedia':
             await self._reset_media(message.get('target'))
+        elif kind == 'setTrackEnabled':
+            self._set_track_enabled(message)
         elif kind == 'disconnect':
             self._hub.end(self)
         else:
@@ -191,6 +195,27 @@ class ParticipantSession:
                 ],
             }
         )
+
+    def _set_track_enabled(self, message: dict) -> None:
+        track, enabled = message.get('track'), message.get('enabled')
+        if not isinstance(track, str) or not isinstance(enabled, bool):
+            self.send(
+                {
+                    'type': 'error',
+                    'code': SIGNALING_ERROR,
+                    'message': 'setTrackEnabled needs a track SID and enabled: '
+                    'true or false',
+                }
+            )
+            return
+        if not self._hub.registry.set_track_enabled(self.participant, track, enabled):
+            self.send(
+                {
+                    'type': 'error',
+                    'code': TRACK_INVALID,
+                    'message': f'{TRACK_INVALID.message}: you publish no track {track}',
+                }
+            )
 
     async def _reset_media(self, target: object) -> None:
         if self.media is None:

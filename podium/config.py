@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from podium import stage
+
 DEFAULT_PUBLIC_URL = 'http://localhost:8080'
 DEFAULT_REDIS_URL = 'redis://127.0.0.1:6390/0'
 DEFAULT_TWILIO_API_URL = 'https://video.twilio.com'
@@ -236,6 +238,34 @@ def frame_ancestors(raw: str) -> tuple[str, ...]:
     return tuple(sources)
 
 
+# Each service's private metrics port (podium.metrics): loopback, not routed by nginx.
+METRICS_PORTS = {
+    'web': ('PODIUM_WEB_METRICS_PORT', 9101),
+    'token': ('PODIUM_TOKEN_METRICS_PORT', 9102),
+    'webhooks': ('PODIUM_WEBHOOKS_METRICS_PORT', 9103),
+    'local_video': ('PODIUM_LOCAL_VIDEO_METRICS_PORT', 9104),
+}
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Where one service serves its Prometheus metrics (port 0: nowhere)."""
+
+    host: str = '127.0.0.1'
+    port: int = 0
+
+    @classmethod
+    def from_env(
+        cls, service: str, environ: Mapping[str, str] | None = None
+    ) -> MetricsConfig:
+        read = _Reader(environ)
+        variable, default = METRICS_PORTS[service]
+        return cls(
+            host=read.get('PODIUM_METRICS_HOST', '127.0.0.1'),
+            port=read.integer(variable, default, 0, 65535),
+        )
+
+
 @dataclass(frozen=True)
 class WebhooksConfig:
     """The webhooks service's settings: the Auth Token and the Rooms API key."""
@@ -296,6 +326,8 @@ class TokenServiceConfig:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = field(default='', repr=False)
     turn_ttl: int = DEFAULT_TOKEN_TTL
+    # Attendees on stage at once, invited or speaking (podium/stage.py, docs/stage.md).
+    stage_slots: int = stage.DEFAULT_SLOTS
 
     @property
     def status_callback_url(self) -> str:
@@ -375,6 +407,9 @@ class TokenServiceConfig:
             # long as media flows, so by default they last as long as the token.
             turn_ttl=read.integer(
                 'PODIUM_TURN_TTL', token_ttl, MIN_TOKEN_TTL, MAX_TOKEN_TTL
+            ),
+            stage_slots=read.integer(
+                'PODIUM_STAGE_SLOTS', stage.DEFAULT_SLOTS, 1, stage.MAX_SLOTS
             ),
         )
 

@@ -49,6 +49,8 @@ class RoomEvent:
     track_sid: str = ''
     track_kind: str = ''
     track_name: str = ''
+    # participant-disconnected's ParticipantDuration (seconds), when it carries one.
+    participant_duration: int | None = None
 
     @property
     def is_room_event(self) -> bool:
@@ -120,7 +122,18 @@ def parse_event(form: Mapping[str, str]) -> RoomEvent | None:
         'identity': field('ParticipantIdentity'),
     }
     if name in PARTICIPANT_EVENTS:
-        return RoomEvent(name=name, **common, **participant)
+        duration = field('ParticipantDuration', required=False)
+        if duration and not (duration.isascii() and duration.isdigit()):
+            raise InvalidEvent(
+                'ParticipantDuration must be whole seconds such as 42; '
+                f'got {duration!r}'
+            )
+        return RoomEvent(
+            name=name,
+            **common,
+            **participant,
+            participant_duration=int(duration) if duration else None,
+        )
     kind = field('TrackKind')
     if kind not in TRACK_KINDS:
         raise InvalidEvent(f'TrackKind must be one of audio, video, data; got {kind!r}')
@@ -176,6 +189,9 @@ def merge_participant(record: dict | None, event: RoomEvent) -> dict:
         new['connected_at'] = _earliest(new['connected_at'], event.timestamp)
     elif event.name == 'participant-disconnected':
         new['disconnected_at'] = _earliest(new['disconnected_at'], event.timestamp)
+        if event.participant_duration is not None:
+            # Duplicates carry one value; max() keeps a clash order-free.
+            new['duration'] = max(new.get('duration', 0), event.participant_duration)
     elif event.name in TRACK_EVENTS:
         tracks = dict(new['tracks'])
         tracks[event.track_sid] = _merge_track(tracks.get(event.track_sid), event)

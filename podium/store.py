@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
-from podium import audience, ids, recording_state, room_state
+from podium import attendance, audience, ids, recording_state, room_state
 from podium.room_state import RoomEvent
 
 PREFIX = 'podium:'
@@ -68,6 +68,15 @@ def attendees_key(room_sid: str) -> str:
     return f'{PREFIX}room:{room_sid}:attendees'
 
 
+def attendance_key(presentation_id: str) -> str:
+    """Hash ParticipantSid -> attendance record, of every room of a presentation.
+
+    Lives as long as the presentation (room state expires sooner): the report
+    is read after the talk.
+    """
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:attendance'
+
+
 def kick_key(room_sid: str, participant_sid: str) -> str:
     """Marker: the webhooks removed (or are removing) this participant.
 
@@ -110,9 +119,10 @@ def _dump(record: dict) -> str:
 # merge itself stays in Python (podium.room_state); Redis only checks that nobody
 # wrote in between, as WATCH did, in one round trip instead of two. On a conflict
 # it returns what the record holds now, so the retry needs no extra read.
-# KEYS: record, rooms set, version[, participant index]
+# KEYS: record, rooms set, version[, participant index, attendance hash]
 # ARGV: value read ('' = none), merged value, room-state TTL, presentation TTL,
-#       room SID, channel, presentation id[, SADD or SREM, participant SID]
+#       room SID, channel, presentation id[, SADD or SREM, participant SID,
+#       attendance record]
 _APPLY_IF_UNCHANGED = """
 local current = redis.call('GET', KEYS[1])
 if (current or '') ~= ARGV[1] then
@@ -122,6 +132,8 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 if KEYS[4] then
   redis.call(ARGV[8], KEYS[4], ARGV[9])
   redis.call('EXPIRE', KEYS[4], ARGV[3])
+  redis.call('HSET', KEYS[5], ARGV[9], ARGV[10])
+  redis.call('EXPIRE', KEYS[5], ARGV[4])
 end
 redis.call('SADD', KEYS[2], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
@@ -369,8 +381,12 @@ class Store:
             ]
             if not event.is_room_event:
                 index, operation = self._participant_index(new)
-                keys.append(index)
-                args += [operation, new['sid']]
+                keys += [index, attendance_key(presentation_id)]
+                args += [
+                    operation,
+                    new['sid'],
+                    _dump(attendance.attendance_record(new)),
+                ]
             applied, *current = self._apply_if_unchanged(
                 keys=keys, args=args, client=self._hot()
             )
@@ -465,6 +481,27 @@ class Store:
             if record is not None and record.get('ended_at') is None:
                 sids.append(rest)
         return sorted(sids)
+
+    def open_room_audiences(self) -> list[tuple[str, int, int]]:
+        """Return (presentation id, attendees, presenters) of every open room."""
+        sids = self.open_room_sids()
+        if not sids:
+            return []
+        with self._redis.pipeline(transaction=False) as pipe:
+            for sid in sids:
+                pipe.get(room_key(sid))
+                pipe.scard(attendees_key(sid))
+                pipe.scard(presenters_key(sid))
+            replies = pipe.execute()
+        audiences = []
+        for index in range(0, len(replies), 3):
+            record = _load(replies[index]) or {}
+            presentation_id = room_state.presentation_id_for(record.get('name', ''))
+            if presentation_id is not None:
+                audiences.append(
+                    (presentation_id, int(replies[index + 1]), int(replies[index + 2]))
+                )
+        return sorted(audiences)
 
     # Removing participants who may not publish (webhooks) ------------------------
 
@@ -585,6 +622,11 @@ class Store:
         )
 
     # Reading what pages show -----------------------------------------------------
+
+    def read_attendance(self, presentation_id: str) -> list[dict]:
+        """Return the attendance records of every room of a presentation."""
+        raw = self._redis.hvals(attendance_key(presentation_id))
+        return sorted(map(json.loads, raw), key=lambda r: r['sid'])
 
     def read_view(self, presentation_id: str) -> dict | None:
         """Return the presentation's state as pages show it, or None if unknown."""
@@ -951,6 +993,10 @@ class AudienceStore:
     def base(self) -> Store:
         """The presentations and room state this audience data belongs to."""
         return self._store
+
+    def read_names(self, presentation_id: str) -> dict[str, str]:
+        """Return identity -> display name of everyone who gave one."""
+        return self._redis.hgetall(names_key(ids.checked(presentation_id)))
 
     def _audience_write(
         self,

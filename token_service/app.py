@@ -9,9 +9,10 @@ import falcon
 import redis
 from twilio.rest import Client
 
-from podium import ids
+from podium import health, ids
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
+from podium.metrics import RequestMetrics
 from podium.store import AudienceStore, Store
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.exports import Export
@@ -32,6 +33,7 @@ from token_service.rate_limits import (
     RateLimiter,
     RateLimitSettings,
 )
+from token_service.report import Report
 from token_service.rooms import Rooms, twilio_client
 from token_service.subscribe_rules import SubscribeRules
 from token_service.tokens import Tokens
@@ -79,7 +81,8 @@ def create_app(
         ClientAddress(rate_limits.trusted_proxies),
         clock,
     )
-    app = falcon.App(middleware=[limiter])
+    # Metrics first: rate-limited answers are counted and timed too.
+    app = falcon.App(middleware=[RequestMetrics('token_service'), limiter])
     app.set_error_serializer(serialize_error)
     ids.register_converter(app)
     app.add_route('/api/presentations', Presentations(config, store, clock))
@@ -98,6 +101,11 @@ def create_app(
     )
     add_audience_routes(app, config, audience, clock, rate_limits)
     app.add_route('/api/healthz', Health(store))
+    app.add_route('/api/livez', health.Liveness())
+    app.add_route(
+        '/api/readyz',
+        health.Readiness({'redis': health.redis_check(store, 'token_service')}),
+    )
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(HANDLED, handle_video_error)
     app.add_error_handler(redis.RedisError, handle_store_error)
@@ -133,3 +141,6 @@ def add_audience_routes(
     for name in ('questions.csv', 'questions.json', 'polls.csv', 'polls.json'):
         suffix = name.replace('.', '_')
         app.add_route(f'{base}/{name}', export, suffix=suffix)
+    report = Report(config, audience, clock)
+    app.add_route(f'{base}/report', report)
+    app.add_route(f'{base}/report.csv', report, suffix='csv')

@@ -11,6 +11,7 @@ import logging
 import falcon
 import requests
 
+from podium import metrics
 from podium.video_api import VIDEO_ERRORS
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def handle_video_error(req: falcon.Request, resp, ex: Exception, params) -> None
 
 
 def handle_store_error(req: falcon.Request, resp, ex: Exception, params) -> None:
+    metrics.count_redis_error('token_service')
     log.error('Redis error on %s %s: %s', req.method, req.path, type(ex).__name__)
     raise falcon.HTTPServiceUnavailable(
         title='Storage is unavailable',

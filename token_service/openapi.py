@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from podium import openapi
+from podium import health, openapi
 from podium.openapi import errors, json_content
-from token_service import audience_openapi
+from token_service import audience_openapi, report_openapi
 from token_service.bodies import MAX_BODY_BYTES
 from token_service.presentations import MAX_TITLE_LENGTH
 from token_service.tokens import MAX_NAME_LENGTH
@@ -254,6 +254,8 @@ PATHS = {
         }
     },
     **audience_openapi.paths(PRESENTATION_ID),
+    **report_openapi.paths(PRESENTATION_ID),
+    **health.openapi_paths('/api', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }
 

@@ -11,7 +11,7 @@ import jwt
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VideoGrant
 
-from podium import audience, ids, room_state
+from podium import audience, ids, metrics, room_state
 from podium.config import TokenServiceConfig
 from podium.store import AudienceStore, Store
 from podium.turn import ice_servers
@@ -184,6 +184,7 @@ class Tokens:
         if name and self._names is not None:
             self._names.set_display_name(presentation['id'], identity, name)
         issued = issue_token(self._config, identity, room_name, now)
+        metrics.TOKENS.labels(role).inc()
         local = self._config.video_backend == 'local'
         resp.cache_control = ['no-store']
         resp.media = {

@@ -13,7 +13,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from podium import ids
+from podium import health, ids, metrics
 from podium.config import WebConfig
 from podium.http_errors import error_body, serialize_error
 from podium.store import AudienceStore, Store
@@ -151,7 +151,13 @@ def create_app(
     templates = Templates()
     headers = SecurityHeaders(content_security_policy(config))
     app = App(
-        middleware=[Lifespan(changes), OnlyPlainGets(), RevalidateStatic(), headers]
+        middleware=[
+            metrics.RequestMetrics('web_service'),
+            Lifespan(changes),
+            OnlyPlainGets(),
+            RevalidateStatic(),
+            headers,
+        ]
     )
     app.set_error_serializer(serialize_error)
     # A malformed id matches no route: the 404 below, before Redis sees it.
@@ -165,6 +171,11 @@ def create_app(
         suffix='present',
     )
     app.add_route('/live/healthz', Health())
+    app.add_route('/live/livez', health.AsyncLiveness())
+    app.add_route(
+        '/live/readyz',
+        health.AsyncReadiness({'redis': health.redis_check(store, 'web_service')}),
+    )
     app.add_route(
         '/live/presentations/{presentation_id:presentation_id}',
         PresentationState(read_view),
@@ -197,4 +208,13 @@ def create_app(
         render_not_found(templates, resp)
 
     app.add_error_handler(falcon.HTTPNotFound, not_found)
+
+    async def store_unavailable(req, resp, ex, params) -> None:
+        metrics.count_redis_error('web_service')
+        raise falcon.HTTPServiceUnavailable(
+            title='Storage is unavailable',
+            description='The server cannot reach its database. Try again in a moment.',
+        )
+
+    app.add_error_handler(redis.RedisError, store_unavailable)
     return app

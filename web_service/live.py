@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import falcon
 from falcon.asgi import SSEvent
 
-from podium import audience
+from podium import audience, metrics
 from podium.store import AudienceSnapshot
 from web_service.changes import KINDS, STATE, ChangeHub, ReadAudience
 from web_service.pages import MAX_ID_LENGTH
@@ -190,8 +190,8 @@ class PresentationEvents:
         resp.cache_control = ['no-store']
         # nginx would otherwise buffer the stream and deliver events late.
         resp.set_header('X-Accel-Buffering', 'no')
-        stream = self.stream(
-            presentation_id, last_event_id, req.scope.get(ON_DISCONNECT)
+        stream = _counted(
+            self.stream(presentation_id, last_event_id, req.scope.get(ON_DISCONNECT))
         )
         resp.sse = stream if self._limit is None else _limited(stream, self._limit)
 
@@ -254,6 +254,18 @@ async def _read_known(read_view: ReadView, presentation_id: str) -> dict | None:
     if len(presentation_id) > MAX_ID_LENGTH:
         return None
     return await read_view(presentation_id)
+
+
+async def _counted(stream: AsyncIterator[SSEvent]):
+    """Yield `stream`'s events, counted in the open streams gauge while it runs."""
+    open_streams = metrics.EVENT_STREAMS.labels('web_service')
+    open_streams.inc()
+    try:
+        async for event in stream:
+            yield event
+    finally:
+        open_streams.dec()
+        await stream.aclose()
 
 
 async def _limited(stream: AsyncIterator[SSEvent], limit: int):

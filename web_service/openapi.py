@@ -8,7 +8,7 @@ refused with 413, any other method with 405.
 
 from __future__ import annotations
 
-from podium import openapi
+from podium import health, openapi
 from podium.openapi import errors, json_content
 from web_service.live import MAX_EVENT_ID_LENGTH
 from web_service.pages import MAX_ID_LENGTH
@@ -268,6 +268,7 @@ PATHS = {
             },
         }
     },
+    **health.openapi_paths('/live', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }
 

@@ -9,10 +9,12 @@ import falcon
 import redis
 from twilio.rest import Client
 
+from podium import health, metrics
 from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.http_errors import serialize_error
 from podium.rebuild import StateWatcher, watch_state
 from podium.store import Store
+from webhooks.callback_metrics import CallbackRejections
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
 from webhooks.openapi import OPENAPI_PATH, OpenApiDocument
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 def _redis_unavailable(req, resp, ex, params) -> None:
     # 503 makes Twilio retry the callback instead of dropping it as a client error.
+    metrics.count_redis_error('webhooks')
     logger.error('Redis error on %s %s: %s', req.method, req.path, type(ex).__name__)
     raise falcon.HTTPServiceUnavailable(
         title='Storage unavailable',
@@ -82,7 +85,10 @@ def create_app(
         # Its own store: the watcher's thread must not share the request
         # thread's single connection.
         state_watcher = watch_state(config)
-    app = WebhooksApp(state_watcher if watch else None)
+    app = WebhooksApp(
+        state_watcher if watch else None,
+        middleware=[metrics.RequestMetrics('webhooks'), CallbackRejections()],
+    )
     app.set_error_serializer(serialize_error)
     app.add_route(
         WEBHOOK_PATH,
@@ -94,6 +100,11 @@ def create_app(
         ),
     )
     app.add_route(HEALTH_PATH, Health(store))
+    app.add_route('/webhooks/livez', health.Liveness())
+    app.add_route(
+        '/webhooks/readyz',
+        health.Readiness({'redis': health.redis_check(store, 'webhooks')}),
+    )
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(redis.RedisError, _redis_unavailable)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podium import openapi
+from podium import health, openapi
 from podium.config import WEBHOOK_PATH
 from podium.openapi import errors, json_content
 from podium.room_state import KNOWN_EVENTS, MAX_FIELD_LENGTH, TRACK_KINDS
@@ -102,6 +102,7 @@ PATHS = {
             },
         }
     },
+    **health.openapi_paths('/webhooks', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }
 

@@ -6,7 +6,7 @@ import logging
 
 import falcon
 
-from podium import recording_state, room_state
+from podium import metrics, recording_state, room_state
 from podium.room_state import InvalidEvent
 from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
@@ -41,9 +41,11 @@ class RoomEvents:
     def on_post(self, req: falcon.Request, resp: falcon.Response, form: Form) -> None:
         fields = single_values(form)
         name = fields.get('StatusCallbackEvent', '')
+        req.context.callback_counted = True
         try:
             media = recording_state.parse_media_event(fields)
         except InvalidEvent as ex:
+            metrics.count_callback(name, 'rejected', 'invalid')
             logger.warning('rejected callback %r: %s', name[:64], ex)
             raise falcon.HTTPBadRequest(
                 title='Invalid recording or composition callback',
@@ -55,15 +57,18 @@ class RoomEvents:
         try:
             event = room_state.parse_event(fields)
         except InvalidEvent as ex:
+            metrics.count_callback(name, 'rejected', 'invalid')
             logger.warning('rejected callback %r: %s', name[:64], ex)
             raise falcon.HTTPBadRequest(
                 title='Invalid room status callback', description=str(ex)
             ) from None
         resp.status = falcon.HTTP_204
         if event is None:
+            metrics.count_callback(name, 'ignored', 'untracked')
             logger.info('ignored callback %r: not an event Podium tracks', name[:64])
             return
         if room_state.presentation_id_for(event.room_name) is None:
+            metrics.count_callback(name, 'ignored', 'foreign_room')
             logger.info(
                 'ignored callback %s room=%s: not a Podium room',
                 event.name,
@@ -71,6 +76,9 @@ class RoomEvents:
             )
             return
         changed = self._store.apply_event(event)
+        metrics.count_callback(name, 'applied' if changed else 'duplicate')
+        if changed:  # a duplicate is a retry, late on purpose
+            metrics.observe_callback_lag(event.timestamp)
         logger.info(
             'callback %s room=%s participant=%s track=%s %s',
             event.name,
@@ -93,6 +101,7 @@ class RoomEvents:
             room_name = room['name'] if room else ''
         presentation_id = room_state.presentation_id_for(room_name)
         if presentation_id is None:
+            metrics.count_callback(event.name, 'ignored', 'foreign_room')
             logger.info(
                 'ignored callback %s room=%s: not a Podium room',
                 event.name,
@@ -100,6 +109,7 @@ class RoomEvents:
             )
             return
         changed = self._store.apply_media_event(presentation_id, event)
+        metrics.count_callback(event.name, 'applied' if changed else 'duplicate')
         logger.info(
             'callback %s room=%s sid=%s %s',
             event.name,

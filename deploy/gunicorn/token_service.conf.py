@@ -99,3 +99,38 @@ loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 access_log_format = (
     '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 )
+
+
+# Prometheus metrics (podium/metrics.py): workers write them to files under
+# PROMETHEUS_MULTIPROC_DIR (a fresh directory per start: the launcher, systemd's
+# RuntimeDirectory); the master serves their sum on its own loopback port
+# (PODIUM_TOKEN_METRICS_PORT), which nginx does not route.
+def on_starting(server):
+    """Start from empty metric files: the previous master's workers are gone."""
+    directory = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
+    if directory:
+        for name in os.listdir(directory):
+            if name.endswith('.db'):
+                os.remove(os.path.join(directory, name))
+
+
+def when_ready(server):
+    """Start the metrics listener in the master, once it is ready."""
+    from podium.config import MetricsConfig
+    from podium.metrics import serve
+
+    server.podium_metrics = serve(MetricsConfig.from_env('token'))
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (open event streams) no longer count."""
+    from podium.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Stop the metrics listener with the master."""
+    listener = getattr(server, 'podium_metrics', None)
+    if listener is not None:
+        listener.close()

@@ -93,3 +93,37 @@ def worker_exit(server, worker):
     app = getattr(worker, 'wsgi', None)
     if app is not None:
         app.stop()
+
+
+# Prometheus metrics (podium/metrics.py): workers write them to files under
+# PROMETHEUS_MULTIPROC_DIR (a fresh directory per start: the launcher, systemd's
+# RuntimeDirectory); the master serves their sum on its own loopback port
+# (PODIUM_WEBHOOKS_METRICS_PORT), which nginx does not route.
+def on_starting(server):
+    """Start from empty metric files: the previous master's workers are gone."""
+    directory = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
+    if directory:
+        for name in os.listdir(directory):
+            if name.endswith('.db'):
+                os.remove(os.path.join(directory, name))
+
+
+def when_ready(server):
+    """Start the metrics listener in the master, once it is ready."""
+    from webhooks.metrics import serve_metrics
+
+    server.podium_metrics = serve_metrics()
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (open event streams) no longer count."""
+    from podium.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Stop the metrics listener with the master."""
+    listener = getattr(server, 'podium_metrics', None)
+    if listener is not None:
+        listener.close()

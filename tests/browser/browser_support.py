@@ -64,7 +64,8 @@ async () => {
                         trackIdentifier: s.trackIdentifier || ''});
       } else if (s.kind === 'audio') {
         out.audio.push({key, packetsReceived: s.packetsReceived || 0,
-                        mid: s.mid || ''});
+                        mid: s.mid || '',
+                        trackIdentifier: s.trackIdentifier || ''});
       }
     });
   }

@@ -124,5 +124,7 @@ def test_the_document_lists_every_http_route():
         '/v1/Compositions/{sid}/Media',
         '/video/media/{sid}',
         '/video/healthz',
+        '/video/livez',
+        '/video/readyz',
         OPENAPI_PATH,
     }

@@ -44,6 +44,7 @@ def test_defaults(env):
     assert config.empty_room_timeout == DEFAULT_EMPTY_ROOM_TIMEOUT
     assert config.max_participants == TWILIO_MAX_PARTICIPANTS
     assert config.room_check_interval == DEFAULT_ROOM_CHECK_INTERVAL
+    assert config.stage_slots == 3
     assert config.signal_url == 'ws://localhost:8080/video/signal'
     assert config.status_callback_url == 'http://localhost:8080/webhooks/room-events'
 
@@ -59,9 +60,11 @@ def test_reads_every_setting(env):
             'PODIUM_EMPTY_ROOM_TIMEOUT': '5',
             'PODIUM_MAX_PARTICIPANTS': '200',
             'PODIUM_ROOM_CHECK_INTERVAL': '30',
+            'PODIUM_STAGE_SLOTS': '5',
         }
     )
     config = TokenServiceConfig.from_env(env)
+    assert config.stage_slots == 5
     assert config.public_url == 'https://podium.example.org'
     assert config.redis_url == 'redis://127.0.0.1:7000/2'
     assert config.video_backend == 'local'
@@ -151,6 +154,8 @@ def test_bad_public_url(env, url):
         ('PODIUM_MAX_PARTICIPANTS', '51'),
         ('PODIUM_ROOM_CHECK_INTERVAL', '0'),
         ('PODIUM_ROOM_CHECK_INTERVAL', 'x'),
+        ('PODIUM_STAGE_SLOTS', '0'),
+        ('PODIUM_STAGE_SLOTS', '11'),
     ],
 )
 def test_bad_integer_names_the_variable(env, name, value):
@@ -167,6 +172,8 @@ def test_bad_integer_names_the_variable(env, name, value):
         ('PODIUM_EMPTY_ROOM_TIMEOUT', '60'),
         ('PODIUM_MAX_PARTICIPANTS', '50'),
         ('PODIUM_MAX_PARTICIPANTS', '2'),
+        ('PODIUM_STAGE_SLOTS', '1'),
+        ('PODIUM_STAGE_SLOTS', '10'),
     ],
 )
 def test_integer_bounds_are_inclusive(env, name, value):

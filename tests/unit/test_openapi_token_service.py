@@ -88,8 +88,12 @@ def test_the_document_is_served_and_lists_every_route():
         '/api/presentations',
         '/api/presentations/{presentation_id}/tokens',
         '/api/presentations/{presentation_id}/subscribe-rules',
+        '/api/presentations/{presentation_id}/report',
+        '/api/presentations/{presentation_id}/report.csv',
         '/api/presentations/{presentation_id}/end',
         '/api/healthz',
+        '/api/livez',
+        '/api/readyz',
         OPENAPI_PATH,
         *(
             f'/api/presentations/{{presentation_id}}/{path}'

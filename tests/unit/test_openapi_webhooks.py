@@ -65,4 +65,10 @@ def test_signed_callbacks_never_fail(case):
 def test_the_document_is_served_and_lists_every_route():
     client = falcon.testing.TestClient(fuzz_app())
     paths = client.simulate_get(OPENAPI_PATH).json['paths']
-    assert set(paths) == {WEBHOOK_PATH, '/webhooks/healthz', OPENAPI_PATH}
+    assert set(paths) == {
+        WEBHOOK_PATH,
+        '/webhooks/healthz',
+        '/webhooks/livez',
+        '/webhooks/readyz',
+        OPENAPI_PATH,
+    }

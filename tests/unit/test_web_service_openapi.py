@@ -134,6 +134,8 @@ def test_the_document_is_served_and_lists_every_route(client):
     assert set(document.json['paths']) == {
         *PAGE_PATHS,
         '/live/healthz',
+        '/live/livez',
+        '/live/readyz',
         '/live/presentations/{presentation_id}',
         '/live/presentations/{presentation_id}/events',
         '/static/vendor/twilio-video.min.js',

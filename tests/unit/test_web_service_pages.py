@@ -87,6 +87,13 @@ def test_attendee_page_has_the_elements_browser_tests_use(client, presentation):
         'camera-video',
         'over',
         'unmute',
+        'presenter-badges',
+        'sound-toggle',
+        'volume',
+        'swap',
+        'camera-hide',
+        'fullscreen',
+        'screen-audio',
     ):
         assert f'id="{name}"' in text
         assert f'data-testid="{name}"' in text
@@ -105,6 +112,16 @@ def test_presenter_page_has_the_elements_browser_tests_use(client, presentation)
         'over',
         'stop-confirm',
         'stop-cancel',
+        'camera-select',
+        'microphone-select',
+        'mic-level',
+        'mic-toggle',
+        'camera-toggle',
+        'muted-hint',
+        'share-screen',
+        'share-stop',
+        'view-screen',
+        'view-camera',
     ):
         assert f'id="{name}"' in text
         assert f'data-testid="{name}"' in text

@@ -1,6 +1,7 @@
 // The attendee page: join, watch the presenter's screen, camera and voice; ask,
 // upvote, react, raise a hand and vote in polls.
 
+import { createPlayer } from './attendee-player.js';
 import { attendeeApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
 import { watchState } from './podium-api.js';
@@ -11,18 +12,11 @@ import { createReactions } from './reactions.js';
 import { messageLine, setupTabs } from './ui-kit.js';
 import { userMessage } from './messages.js';
 
-/** @typedef {import('./video-client.js').VideoTrack} VideoTrack */
-
 const presentationId = byId('presentation').dataset.presentationId || '';
 const joinForm = /** @type {HTMLFormElement} */ (byId('join-form'));
 const joinButton = /** @type {HTMLButtonElement} */ (byId('join'));
 const nameInput = /** @type {HTMLInputElement} */ (byId('name-input'));
-const stage = byId('stage');
 const stageMessage = byId('stage-message');
-const screenVideo = /** @type {HTMLVideoElement} */ (byId('screen-video'));
-const cameraVideo = /** @type {HTMLVideoElement} */ (byId('camera-video'));
-const audio = /** @type {HTMLAudioElement} */ (byId('presenter-audio'));
-const unmuteButton = /** @type {HTMLButtonElement} */ (byId('unmute'));
 const actions = byId('audience-actions');
 const handButton = /** @type {HTMLButtonElement} */ (byId('hand-button'));
 
@@ -54,8 +48,7 @@ let joining = false;
 let over = false;
 /** @type {string} the presentation's status from the state stream */
 let stateStatus = '';
-/** @type {Map<HTMLMediaElement, VideoTrack>} the track each element plays */
-const playing = new Map();
+const player = createPlayer({ onChange: () => updateStatus() });
 const reconnecting = { video: false, state: false };
 
 /**
@@ -69,7 +62,8 @@ function updateBanner() {
  * updateStatus tells the attendee what is happening.
  */
 function updateStatus() {
-  const hasScreen = playing.has(screenVideo);
+  // The camera alone counts: the presenter may have stopped sharing the screen.
+  const hasScreen = player.showing();
   if (over) setStatus('The presentation is over.');
   else if (joining) setStatus('Joining…');
   else if (!session && stateStatus === 'live') setStatus('The presentation is live. Join to watch.');
@@ -81,37 +75,9 @@ function updateStatus() {
   stageMessage.textContent = stateStatus === 'live'
     ? 'Connecting to the presenter…'
     : 'Waiting for the presenter…';
-  show(stageMessage, !hasScreen);
+  show(stageMessage, !player.showing());
   show(joinForm, !session && !over);
   joinButton.disabled = joining || over;
-}
-
-/**
- * play plays a track in a media element (or empties it for null).
- * @param {HTMLMediaElement} element
- * @param {VideoTrack|null} track - the presenter's track, or null to stop
- */
-function play(element, track) {
-  const previous = playing.get(element);
-  if (previous && typeof previous.detach === 'function') previous.detach(element);
-  element.srcObject = null;
-  playing.delete(element);
-  if (track) {
-    if (typeof track.attach === 'function') track.attach(element);
-    else element.srcObject = new MediaStream([track.mediaStreamTrack]);
-    playing.set(element, track);
-    const started = element.play();
-    if (started) {
-      started.catch((/** @type {any} */ ex) => {
-        // Autoplay rules block sound until the user interacts with the page.
-        if (element === audio && ex && ex.name === 'NotAllowedError') show(unmuteButton, true);
-      });
-    }
-  } else if (element === audio) {
-    show(unmuteButton, false);
-  }
-  show(cameraVideo, playing.has(cameraVideo));
-  updateStatus();
 }
 
 /**
@@ -120,8 +86,7 @@ function play(element, track) {
 function showOver() {
   over = true;
   show(byId('over'), true);
-  show(stage, false);
-  show(unmuteButton, false);
+  player.setVisible(false);
   if (session) session.leave();
   connectAudience(null);
   updateBanner();
@@ -144,7 +109,7 @@ function onDisconnected(end) {
   if (end.error) {
     reportError('the video connection ended', end.error, `${end.message} You can join again.`);
   }
-  show(stage, false);
+  player.setVisible(false);
   updateStatus();
 }
 
@@ -162,9 +127,10 @@ async function onJoin(event) {
     session = await watchPresentation({
       presentationId,
       name: nameInput.value.trim() || undefined,
-      onScreenTrack: (track) => play(screenVideo, track),
-      onCameraTrack: (track) => play(cameraVideo, track),
-      onAudioTrack: (track) => play(audio, track),
+      onScreenTrack: (track) => player.play('screen', track),
+      onCameraTrack: (track) => player.play('camera', track),
+      onAudioTrack: (track) => player.play('audio', track),
+      onScreenAudioTrack: (track) => player.play('screenAudio', track),
       onReconnecting: () => {
         reconnecting.video = true;
         updateBanner();
@@ -175,7 +141,7 @@ async function onJoin(event) {
       },
       onDisconnected,
     });
-    show(stage, true);
+    player.setVisible(true);
     connectAudience(session);
   } catch (ex) {
     if (ex && /** @type {any} */ (ex).status === 410) showOver();
@@ -233,19 +199,11 @@ handButton.addEventListener('click', onHand);
 reactions.connectBar(byId('audience-actions'), (emoji) =>
   audience ? audience.react(emoji) : Promise.resolve(null),
 );
-unmuteButton.addEventListener('click', async () => {
-  try {
-    await audio.play();
-    show(unmuteButton, false);
-  } catch (ex) {
-    reportError('could not play the sound', ex, 'The sound could not start. Reload the page.');
-  }
-});
-
 watchState(presentationId, {
   onState: (view) => {
     stateStatus = view.status;
     setAttendeeCount(view.attendees.count);
+    player.onPresenter(view.presenter);
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },

@@ -26,6 +26,7 @@ const REQUEST_TIMEOUT = 20000;
  * @property {string} sid
  * @property {string} name
  * @property {string} kind - 'audio', 'video' or 'data'
+ * @property {boolean} [enabled] - false while its publisher has it muted
  */
 
 /**
@@ -165,7 +166,8 @@ class Track extends Emitter {
     this.name = name;
     this.sid = sid;
     this.mediaStreamTrack = mediaStreamTrack;
-    this.isEnabled = true;
+    // A capture muted before publishing is published muted.
+    this.isEnabled = mediaStreamTrack.enabled;
     /** @type {Set<HTMLMediaElement>} */
     this._elements = new Set();
   }
@@ -208,10 +210,42 @@ class LocalTrack extends Track {
   stop() {
     this.mediaStreamTrack.stop();
   }
+
+  /**
+   * enable unmutes (or, with false, mutes) the track, as twilio-video's does;
+   * the room hears of it (`trackEnabled`/`trackDisabled`, a status callback).
+   * @param {boolean} [enabled]
+   * @returns {this}
+   */
+  enable(enabled = true) {
+    if (this.isEnabled === enabled) return this;
+    this.isEnabled = enabled;
+    this.mediaStreamTrack.enabled = enabled;
+    this.emit(enabled ? 'enabled' : 'disabled', this);
+    return this;
+  }
+
+  /**
+   * disable mutes the track.
+   * @returns {this}
+   */
+  disable() {
+    return this.enable(false);
+  }
 }
 
 /** RemoteTrack is a track received from another participant. */
-class RemoteTrack extends Track {}
+class RemoteTrack extends Track {
+  /**
+   * _setEnabled records the publisher's mute state and announces a change.
+   * @param {boolean} enabled
+   */
+  _setEnabled(enabled) {
+    if (this.isEnabled === enabled) return;
+    this.isEnabled = enabled;
+    this.emit(enabled ? 'enabled' : 'disabled', this);
+  }
+}
 
 /** LocalTrackPublication ties a local track to its server-side SID. */
 class LocalTrackPublication {
@@ -229,6 +263,28 @@ class LocalTrackPublication {
     this._participant = participant;
     /** @type {RTCRtpTransceiver|null} */
     this._transceiver = null;
+  }
+
+  get isTrackEnabled() {
+    return this.track.isEnabled;
+  }
+
+  /**
+   * replaceTrack sends another capture in this publication's place (a local
+   * extension: twilio-video has none). The track keeps its SID and RTP stream,
+   * so receivers keep decoding and nobody resubscribes: a new screen, window or
+   * tab replaces the shared one without a renegotiation.
+   * @param {MediaStreamTrack} mediaStreamTrack - of the same kind
+   * @returns {Promise<void>}
+   */
+  async replaceTrack(mediaStreamTrack) {
+    if (mediaStreamTrack.kind !== this.kind) {
+      throw twilioError(53304, `a ${this.kind} track cannot become ${mediaStreamTrack.kind}`);
+    }
+    const track = this.track;
+    track.mediaStreamTrack = mediaStreamTrack;
+    mediaStreamTrack.enabled = track.isEnabled;
+    await this._participant._sendCurrent(this);
   }
 
   /**
@@ -254,6 +310,20 @@ class RemoteTrackPublication extends Emitter {
     /** @type {RemoteTrack|null} */
     this.track = null;
     this.isSubscribed = false;
+    this.isTrackEnabled = info.enabled !== false;
+  }
+
+  /**
+   * _setEnabled records the publisher's mute state; emits trackEnabled/trackDisabled.
+   * @param {boolean} enabled
+   * @returns {boolean} whether it changed
+   */
+  _setEnabled(enabled) {
+    if (this.track) /** @type {RemoteTrack} */ (this.track)._setEnabled(enabled);
+    if (this.isTrackEnabled === enabled) return false;
+    this.isTrackEnabled = enabled;
+    this.emit(enabled ? 'trackEnabled' : 'trackDisabled');
+    return true;
   }
 }
 
@@ -360,8 +430,66 @@ class LocalParticipant extends Emitter {
     track.name = name;
     const publication = new LocalTrackPublication(track, this);
     this._publications.push(publication);
+    const changed = () => {
+      if (this._publications.includes(publication)) this._enabledChanged(publication);
+    };
+    track.on('enabled', changed);
+    track.on('disabled', changed);
     await this._renegotiate();
     return publication;
+  }
+
+  /**
+   * _enabledChanged sends or holds a publication's media and tells the server.
+   * @param {LocalTrackPublication} publication
+   */
+  _enabledChanged(publication) {
+    this._sendCurrent(publication).catch((error) => {
+      console.error('local-video: could not switch', publication.trackName, error);
+    });
+    this._announceEnabled(publication);
+  }
+
+  /**
+   * _sendCurrent makes the sender carry the publication's capture, or nothing
+   * while it is muted: a disabled track would still send silence or black
+   * frames, which cost bandwidth for no one (Twilio's SFU drops them too).
+   * @param {LocalTrackPublication} publication
+   * @returns {Promise<void>}
+   */
+  async _sendCurrent(publication) {
+    const transceiver = publication._transceiver;
+    if (!transceiver || !this._pc || this._pc.signalingState === 'closed') return;
+    const track = publication.track;
+    const sender = transceiver.sender;
+    await sender.replaceTrack(track.isEnabled ? track.mediaStreamTrack : null);
+    // Without a track Chrome still sends audio packets (silence): an inactive
+    // encoding sends none, with no renegotiation.
+    const parameters = sender.getParameters();
+    if (parameters.encodings && parameters.encodings.length) {
+      for (const encoding of parameters.encodings) encoding.active = track.isEnabled;
+      await sender.setParameters(parameters);
+    }
+  }
+
+  /**
+   * _announceEnabled tells the server whether a published track is muted.
+   * @param {LocalTrackPublication} publication
+   */
+  _announceEnabled(publication) {
+    if (!publication.trackSid) return; // sent once the publish answer names it
+    this._room._send({
+      type: 'setTrackEnabled',
+      track: publication.trackSid,
+      enabled: publication.track.isEnabled,
+    });
+  }
+
+  /** _announceAll repeats every publication's mute state (after a resume). */
+  _announceAll() {
+    for (const publication of this._publications) {
+      if (!publication.track.isEnabled) this._announceEnabled(publication);
+    }
   }
 
   /**
@@ -416,6 +544,7 @@ class LocalParticipant extends Emitter {
           direction: 'sendonly',
           streams: [this._room._localStream],
         });
+        if (!publication.track.isEnabled) await this._sendCurrent(publication);
       }
     }
     const offer = await pc.createOffer();
@@ -436,9 +565,12 @@ class LocalParticipant extends Emitter {
     for (const info of reply.tracks) {
       const publication = publications.find((p) => p._transceiver?.mid === info.mid);
       if (!publication) continue;
+      const fresh = publication.trackSid !== info.sid;
       publication.trackSid = info.sid;
       publication.track.sid = info.sid;
       this.tracks.set(info.sid, publication);
+      // Published muted (start with the microphone off): say so at once.
+      if (fresh && !publication.track.isEnabled) this._announceEnabled(publication);
     }
   }
 
@@ -692,6 +824,8 @@ class Room extends Emitter {
       this._resetMedia();
     } else {
       this._syncParticipants(snapshot.participants);
+      // Mutes sent while the socket was down were lost.
+      this.localParticipant._announceAll();
     }
     this.state = 'connected';
     this.emit('reconnected');
@@ -711,7 +845,9 @@ class Room extends Emitter {
       if (!this.participants.has(info.sid)) this._participantArrived(info);
       else {
         const participant = /** @type {RemoteParticipant} */ (this.participants.get(info.sid));
-        for (const t of /** @type {TrackInfo[]} */ (info.tracks)) participant._addPublication(t);
+        for (const t of /** @type {TrackInfo[]} */ (info.tracks)) {
+          this._enabledChanged(participant, participant._addPublication(t), t.enabled !== false);
+        }
       }
     }
   }
@@ -743,6 +879,15 @@ class Room extends Emitter {
           participant.tracks.delete(message.track.sid);
           participant.emit('trackUnpublished', publication);
           this.emit('trackUnpublished', publication, participant);
+        }
+        break;
+      }
+      case 'trackEnabled':
+      case 'trackDisabled': {
+        const participant = this.participants.get(message.participant);
+        const publication = participant?.tracks.get(message.track.sid);
+        if (participant && publication) {
+          this._enabledChanged(participant, publication, message.type === 'trackEnabled');
         }
         break;
       }
@@ -785,6 +930,20 @@ class Room extends Emitter {
       default:
         break;
     }
+  }
+
+  /**
+   * _enabledChanged records a remote track's mute state and, if it changed, tells
+   * the participant's and the room's listeners (twilio-video's trackEnabled/trackDisabled).
+   * @param {RemoteParticipant} participant
+   * @param {RemoteTrackPublication} publication
+   * @param {boolean} enabled
+   */
+  _enabledChanged(participant, publication, enabled) {
+    if (!publication._setEnabled(enabled)) return;
+    const event = enabled ? 'trackEnabled' : 'trackDisabled';
+    participant.emit(event, publication);
+    this.emit(event, publication, participant);
   }
 
   /**
@@ -865,6 +1024,7 @@ class Room extends Emitter {
       if (publication.isSubscribed && subscribed.mediaStreamTrack === media) continue;
       if (publication.isSubscribed) this._unsubscribe(participant, publication);
       const track = new RemoteTrack(media, stream.name, stream.track);
+      track.isEnabled = publication.isTrackEnabled;
       publication.track = track;
       publication.isSubscribed = true;
       publication.emit('subscribed', track);

@@ -10,8 +10,8 @@ export function mediaErrorMessage(error, what) {
   const name = error && error.name;
   if (what === 'screen') {
     if (name === 'NotAllowedError' || name === 'AbortError') {
-      return 'Screen sharing was cancelled or blocked. Click Start presenting and ' +
-        'choose a screen, window or tab to share.';
+      return 'Screen sharing was cancelled or blocked. To share, click the share ' +
+        'button again and choose a screen, window or tab.';
     }
     if (name === 'NotSupportedError' || name === 'TypeError') {
       return 'This browser cannot share your screen. Use a recent Chrome, Edge, ' +

@@ -16,11 +16,13 @@ import { mediaErrorMessage } from './messages.js';
 export const PRESENTER_IDENTITY = 'presenter';
 export const TRACK_NAMES = Object.freeze({
   screen: 'screen',
+  screenAudio: 'screen-audio',
   camera: 'camera',
   microphone: 'microphone',
 });
 const SUBSCRIBE_RULES_ATTEMPTS = 4;
-const SCREEN_CONSTRAINTS = { video: { frameRate: { ideal: 15, max: 30 } }, audio: false };
+// audio: true lets Chrome and Edge offer "Share tab audio"; other browsers give none.
+const SCREEN_CONSTRAINTS = { video: { frameRate: { ideal: 15, max: 30 } }, audio: true };
 
 /**
  * @typedef {'stopped'|'screen-ended'|'ended'|'left'|'error'} EndReason
@@ -32,9 +34,22 @@ const SCREEN_CONSTRAINTS = { video: { frameRate: { ideal: 15, max: 30 } }, audio
 /**
  * @typedef {object} PresenterSession
  * @property {VideoRoom} room
- * @property {MediaStreamTrack} screenTrack
+ * @property {() => MediaStreamTrack|null} screenTrack - what is shared now, if anything
+ * @property {(enabled: boolean) => void} setMicrophoneEnabled - unmute (true) or mute
+ * @property {(enabled: boolean) => void} setCameraEnabled - camera on (true) or off
+ * @property {(stream?: MediaStream) => Promise<MediaStreamTrack>} shareScreen - share
+ *   (another) screen, window or tab; call it from a click. Attendees keep watching.
+ * @property {() => Promise<void>} stopScreen - stop sharing, stay live on camera
+ * @property {(track: MediaStreamTrack) => Promise<void>} useCamera - another camera
+ * @property {(track: MediaStreamTrack) => Promise<void>} useMicrophone - another microphone
  * @property {() => Promise<void>} stop - end the presentation for everyone
  * @property {() => void} disconnect - leave without ending (the presenter can come back)
+ */
+
+/**
+ * @typedef {object} PublishedTrack what Podium uses of a twilio-video LocalTrackPublication
+ * @property {{enable: (enabled?: boolean) => unknown, mediaStreamTrack: MediaStreamTrack}} track
+ * @property {(track: MediaStreamTrack) => Promise<void>} [replaceTrack] - local-video only
  */
 
 /**
@@ -76,7 +91,7 @@ async function applySubscribeRules(presentationId, token) {
  * getScreen asks the browser for the screen to share; call it from a click.
  * @returns {Promise<MediaStream>}
  */
-function getScreen() {
+export function getScreen() {
   const devices = navigator.mediaDevices;
   if (!devices || typeof devices.getDisplayMedia !== 'function') {
     const error = new Error('getDisplayMedia is not available');
@@ -97,6 +112,9 @@ function getScreen() {
  * @param {MediaStreamTrack|null} [options.cameraTrack] - published as "camera"
  * @param {MediaStreamTrack|null} [options.microphoneTrack] - published as "microphone"
  * @param {MediaStream} [options.screenStream] - if the page already got the screen
+ * @param {boolean} [options.microphoneEnabled] - false: go live muted
+ * @param {boolean} [options.cameraEnabled] - false: go live with the camera off
+ * @param {(track: MediaStreamTrack|null) => void} [options.onScreen] - shared screen changed
  * @param {(error: any) => void} [options.onReconnecting]
  * @param {() => void} [options.onReconnected]
  * @param {(end: {reason: EndReason, error?: any}) => void} [options.onEnded]
@@ -107,6 +125,7 @@ export async function startPresenting(options) {
   const onReconnecting = options.onReconnecting || noop;
   const onReconnected = options.onReconnected || noop;
   const onEnded = options.onEnded || noop;
+  const onScreen = options.onScreen || noop;
 
   const screenRequest = options.screenStream ? Promise.resolve(options.screenStream) : getScreen();
   let screenStream;
@@ -116,31 +135,48 @@ export async function startPresenting(options) {
     /** @type {any} */ (ex).userMessage = mediaErrorMessage(ex, 'screen');
     throw ex;
   }
-  const [screenTrack] = screenStream.getVideoTracks();
-  // Slides and code: keep them sharp rather than smooth.
-  if ('contentHint' in screenTrack) screenTrack.contentHint = 'detail';
+  /** @type {MediaStream|null} */
+  let shared = screenStream;
+  prepareScreen(screenStream);
+  // Muted before publishing: not one packet of a muted microphone leaves.
+  if (microphoneTrack) microphoneTrack.enabled = options.microphoneEnabled !== false;
+  if (cameraTrack) cameraTrack.enabled = options.cameraEnabled !== false;
 
   /** @type {VideoRoom|null} */
   let room = null;
   let tokenResponse;
+  /** @type {Record<string, PublishedTrack>} by track name */
+  const published = {};
+  /**
+   * publish publishes one track under a name and keeps its publication.
+   * @param {VideoRoom} into
+   * @param {MediaStreamTrack} track
+   * @param {string} name
+   * @returns {Promise<void>}
+   */
+  async function publish(into, track, name) {
+    const priority = name === TRACK_NAMES.screen ? 'high' : undefined;
+    const publication = /** @type {PublishedTrack} */ (
+      await into.localParticipant.publishTrack(track, { name, priority })
+    );
+    published[name] = publication;
+    // twilio-video's LocalTrack starts enabled whatever the capture says.
+    publication.track.enable(track.enabled);
+  }
   try {
     tokenResponse = await requestToken(presentationId, { role: 'presenter', key });
     room = await connectVideo(tokenResponse, { tracks: [], automaticSubscription: false });
-    const participant = room.localParticipant;
-    const publishing = [
-      participant.publishTrack(screenTrack, { name: TRACK_NAMES.screen, priority: 'high' }),
-    ];
-    if (cameraTrack) {
-      publishing.push(participant.publishTrack(cameraTrack, { name: TRACK_NAMES.camera }));
-    }
+    const connected = room;
+    const publishing = screenTracks(screenStream).map(([track, name]) =>
+      publish(connected, track, name),
+    );
+    if (cameraTrack) publishing.push(publish(connected, cameraTrack, TRACK_NAMES.camera));
     if (microphoneTrack) {
-      publishing.push(
-        participant.publishTrack(microphoneTrack, { name: TRACK_NAMES.microphone }),
-      );
+      publishing.push(publish(connected, microphoneTrack, TRACK_NAMES.microphone));
     }
     await Promise.all(publishing);
   } catch (ex) {
-    screenTrack.stop();
+    stopStream(screenStream);
     if (room) room.disconnect();
     throw withUserMessage(ex);
   }
@@ -163,7 +199,7 @@ export async function startPresenting(options) {
     if (finished) return;
     finished = true;
     globalThis.removeEventListener('pagehide', onPageHide);
-    screenTrack.stop();
+    if (shared) stopStream(shared);
     onEnded(error ? { reason, error } : { reason });
   }
 
@@ -203,18 +239,155 @@ export async function startPresenting(options) {
     else if (error) finish('error', withUserMessage(error));
     else finish('left');
   });
-  // The browser's own "Stop sharing" button ends the talk, as the presenter expects.
-  screenTrack.addEventListener('ended', () => {
-    stop('screen-ended');
-  });
   globalThis.addEventListener('pagehide', onPageHide);
+  const live = /** @type {VideoRoom} */ (room);
 
+  /**
+   * unpublish stops sending a published track, if it is.
+   * @param {string} name
+   * @returns {Promise<void>}
+   */
+  async function unpublish(name) {
+    const publication = published[name];
+    if (!publication) return;
+    delete published[name];
+    await live.localParticipant.unpublishTrack(publication.track.mediaStreamTrack);
+  }
+
+  /**
+   * swap sends `track` in place of the published track `name` (or publishes it).
+   * @param {string} name
+   * @param {MediaStreamTrack} track
+   * @returns {Promise<void>}
+   */
+  async function swap(name, track) {
+    const current = published[name];
+    if (current && current.replaceTrack) {
+      // local-video: the same track SID and RTP stream, so attendees keep decoding.
+      track.enabled = current.track.mediaStreamTrack.enabled;
+      await current.replaceTrack(track);
+      return;
+    }
+    if (current) track.enabled = current.track.mediaStreamTrack.enabled;
+    // twilio-video cannot swap a capture: a new track under the same name
+    // reaches attendees in the same place at once, with no rejoin.
+    await unpublish(name);
+    await publish(live, track, name);
+  }
+
+  /**
+   * watchEnd makes the browser's own "Stop sharing" stop the screen, not the talk:
+   * the presenter stays live on camera and can share again.
+   * @param {MediaStream} stream
+   */
+  function watchEnd(stream) {
+    const [video] = stream.getVideoTracks();
+    video.addEventListener('ended', () => {
+      if (shared === stream) stopScreen().catch(noop);
+    });
+  }
+  watchEnd(screenStream);
+
+  /**
+   * shareScreen shares a new screen in place of the current one (or of none).
+   * @param {MediaStream} [given] - else the browser asks which one
+   * @returns {Promise<MediaStreamTrack>}
+   */
+  async function shareScreen(given) {
+    let stream;
+    try {
+      stream = given || (await getScreen());
+    } catch (ex) {
+      /** @type {any} */ (ex).userMessage = mediaErrorMessage(ex, 'screen');
+      throw ex;
+    }
+    prepareScreen(stream);
+    const previous = shared;
+    shared = stream;
+    try {
+      for (const [track, name] of screenTracks(stream)) await swap(name, track);
+      if (!stream.getAudioTracks().length) await unpublish(TRACK_NAMES.screenAudio);
+    } catch (ex) {
+      throw withUserMessage(ex);
+    } finally {
+      if (previous) stopStream(previous);
+    }
+    watchEnd(stream);
+    onScreen(stream.getVideoTracks()[0]);
+    return stream.getVideoTracks()[0];
+  }
+
+  /**
+   * stopScreen stops sharing: attendees see the camera large.
+   * @returns {Promise<void>}
+   */
+  async function stopScreen() {
+    const previous = shared;
+    shared = null;
+    if (previous) stopStream(previous);
+    onScreen(null);
+    await unpublish(TRACK_NAMES.screen);
+    await unpublish(TRACK_NAMES.screenAudio);
+  }
+
+  /**
+   * setEnabled mutes or unmutes a published track (no-op if it is not published).
+   * @param {string} name
+   * @param {boolean} enabled
+   */
+  function setEnabled(name, enabled) {
+    const publication = published[name];
+    if (publication) publication.track.enable(enabled);
+  }
+
+  onScreen(screenStream.getVideoTracks()[0]);
   return {
-    room,
-    screenTrack,
+    room: live,
+    screenTrack: () => (shared ? shared.getVideoTracks()[0] : null),
+    setMicrophoneEnabled: (enabled) => setEnabled(TRACK_NAMES.microphone, enabled),
+    setCameraEnabled: (enabled) => setEnabled(TRACK_NAMES.camera, enabled),
+    shareScreen,
+    stopScreen,
+    useCamera: (track) => swap(TRACK_NAMES.camera, track).catch((ex) => {
+      throw withUserMessage(ex);
+    }),
+    useMicrophone: (track) => swap(TRACK_NAMES.microphone, track).catch((ex) => {
+      throw withUserMessage(ex);
+    }),
     stop: () => stop('stopped'),
-    disconnect: () => room.disconnect(),
+    disconnect: () => live.disconnect(),
   };
+}
+
+/**
+ * prepareScreen tunes a shared screen's video for slides and code.
+ * @param {MediaStream} stream
+ */
+function prepareScreen(stream) {
+  const [video] = stream.getVideoTracks();
+  // Slides and code: keep them sharp rather than smooth.
+  if (video && 'contentHint' in video) video.contentHint = 'detail';
+}
+
+/**
+ * screenTracks names the tracks of a shared screen: its video, and tab audio if offered.
+ * @param {MediaStream} stream
+ * @returns {Array<[MediaStreamTrack, string]>}
+ */
+function screenTracks(stream) {
+  /** @type {Array<[MediaStreamTrack, string]>} */
+  const tracks = [[stream.getVideoTracks()[0], TRACK_NAMES.screen]];
+  const [audio] = stream.getAudioTracks();
+  if (audio) tracks.push([audio, TRACK_NAMES.screenAudio]);
+  return tracks;
+}
+
+/**
+ * stopStream ends every track of a capture (the browser's sharing bar goes away).
+ * @param {MediaStream} stream
+ */
+function stopStream(stream) {
+  for (const track of stream.getTracks()) track.stop();
 }
 
 /**
@@ -224,6 +397,10 @@ export async function startPresenting(options) {
  * @property {string} identity - this attendee, as the hand queue names it
  * @property {() => void} leave - disconnect from the room
  */
+
+/** @typedef {'screen'|'camera'|'audio'|'screenAudio'} Slot where a presenter track plays */
+/** @type {readonly Slot[]} */
+const SLOTS = ['screen', 'camera', 'audio', 'screenAudio'];
 
 /**
  * watchPresentation joins a presentation as an attendee and reports the presenter's tracks.
@@ -236,6 +413,7 @@ export async function startPresenting(options) {
  * @param {(track: VideoTrack|null) => void} [options.onScreenTrack] - the presenter's screen, or null
  * @param {(track: VideoTrack|null) => void} [options.onCameraTrack] - the presenter's camera, or null
  * @param {(track: VideoTrack|null) => void} [options.onAudioTrack] - the presenter's voice, or null
+ * @param {(track: VideoTrack|null) => void} [options.onScreenAudioTrack] - shared tab audio
  * @param {(present: boolean) => void} [options.onPresenter] - presenter joined or left the room
  * @param {(error: any) => void} [options.onReconnecting]
  * @param {() => void} [options.onReconnected]
@@ -248,6 +426,7 @@ export async function watchPresentation(options) {
     screen: options.onScreenTrack || noop,
     camera: options.onCameraTrack || noop,
     audio: options.onAudioTrack || noop,
+    screenAudio: options.onScreenAudioTrack || noop,
   };
   const onPresenter = options.onPresenter || noop;
   const onReconnecting = options.onReconnecting || noop;
@@ -262,16 +441,18 @@ export async function watchPresentation(options) {
     video: false,
   });
 
-  /** @type {Record<'screen'|'camera'|'audio', {track: VideoTrack, participantSid: string}|null>} */
-  const slots = { screen: null, camera: null, audio: null };
+  /** @type {Record<Slot, {track: VideoTrack, participantSid: string}|null>} */
+  const slots = { screen: null, camera: null, audio: null, screenAudio: null };
 
   /**
    * slotFor says where a presenter track is shown: screen, camera or audio.
    * @param {VideoTrack} track
-   * @returns {'screen'|'camera'|'audio'}
+   * @returns {Slot}
    */
   function slotFor(track) {
-    if (track.kind === 'audio') return 'audio';
+    if (track.kind === 'audio') {
+      return track.name === TRACK_NAMES.screenAudio ? 'screenAudio' : 'audio';
+    }
     return track.name === TRACK_NAMES.screen ? 'screen' : 'camera';
   }
 
@@ -293,7 +474,7 @@ export async function watchPresentation(options) {
    * @param {VideoTrack} track
    */
   function hideTrack(track) {
-    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+    for (const slot of SLOTS) {
       if (slots[slot] && slots[slot].track === track) {
         slots[slot] = null;
         callbacks[slot](null);
@@ -325,7 +506,7 @@ export async function watchPresentation(options) {
   room.on('participantConnected', presenterArrived);
   room.on('participantDisconnected', (/** @type {VideoParticipant} */ participant) => {
     if (participant.identity !== PRESENTER_IDENTITY) return;
-    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+    for (const slot of SLOTS) {
       if (slots[slot] && slots[slot].participantSid === participant.sid) {
         slots[slot] = null;
         callbacks[slot](null);
@@ -342,7 +523,7 @@ export async function watchPresentation(options) {
   room.on('disconnected', (/** @type {any} */ _room, /** @type {any} */ error) => {
     globalThis.removeEventListener('pagehide', onPageHide);
     if (abandoned) return;
-    for (const slot of /** @type {const} */ (['screen', 'camera', 'audio'])) {
+    for (const slot of SLOTS) {
       if (slots[slot]) {
         slots[slot] = null;
         callbacks[slot](null);

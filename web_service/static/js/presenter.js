@@ -1,5 +1,6 @@
-// The presenter page: camera preview, Start presenting, Stop, live attendee count;
-// moderate questions, take raised hands, run polls, download what was said.
+// The presenter page: devices and preview, Start presenting, mute, camera, screen
+// switching, Stop, live attendee count; moderate questions, take raised hands, run
+// polls, download what was said.
 
 import { presenterApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
@@ -7,10 +8,12 @@ import { createHands } from './hands-panel.js';
 import { watchState } from './podium-api.js';
 import { createPollsAdmin } from './polls-admin.js';
 import { startPresenting } from './presentation-session.js';
+import { createPresenterMedia } from './presenter-media.js';
 import { createModeration } from './qa-moderation.js';
 import { createReactions } from './reactions.js';
+import { showReport } from './report-panel.js';
 import { messageLine, saveBlob, setupTabs } from './ui-kit.js';
-import { mediaErrorMessage, userMessage } from './messages.js';
+import { userMessage } from './messages.js';
 
 const presentationId = byId('presentation').dataset.presentationId || '';
 const startButton = /** @type {HTMLButtonElement} */ (byId('start'));
@@ -18,18 +21,12 @@ const stopButton = /** @type {HTMLButtonElement} */ (byId('stop'));
 const confirmation = byId('stop-confirmation');
 const confirmButton = /** @type {HTMLButtonElement} */ (byId('stop-confirm'));
 const cancelButton = /** @type {HTMLButtonElement} */ (byId('stop-cancel'));
-const preview = /** @type {HTMLVideoElement} */ (byId('preview-video'));
 const shareLink = /** @type {HTMLAnchorElement} */ (byId('share-link'));
 
 /** @type {import('./presentation-session.js').PresenterSession|null} */
 let session = null;
-/** @type {MediaStreamTrack|null} */
-let cameraTrack = null;
-/** @type {MediaStreamTrack|null} */
-let microphoneTrack = null;
 let over = false;
 let starting = false;
-let mediaReady = false;
 /** @type {string} the presentation's status from the state stream */
 let stateStatus = '';
 const reconnecting = { video: false, state: false };
@@ -78,6 +75,7 @@ moderationView = moderation;
 const hands = createHands({ api: audience, messages });
 const pollsAdmin = createPollsAdmin({ api: audience, messages });
 const reactions = createReactions(byId('reaction-layer'), messages);
+const media = createPresenterMedia({ onChange: () => updateStatus() });
 
 /**
  * updateBanner shows "Reconnecting…" while the video or the state stream is down.
@@ -92,78 +90,29 @@ function updateBanner() {
 function updateStatus() {
   if (over) {
     setStatus('The presentation is over.');
+  } else if (session && !media.sharing()) {
+    setStatus('You are live on camera. Share a screen again whenever you like.');
   } else if (session) {
     setStatus('You are live. Everything you share is being shown to your audience.');
   } else if (starting) {
-    setStatus('Starting… Choose the screen, window or tab you want to share.');
+    setStatus(media.sharing()
+      ? 'Starting…'
+      : 'Starting… Choose the screen, window or tab you want to share.');
   } else if (!presenterKey) {
     setStatus('');
   } else if (stateStatus === 'live') {
     setStatus('You are live from another tab or device. Start presenting here to take over.');
-  } else if (mediaReady) {
-    setStatus('Ready when you are. Click Start presenting and choose what to share.');
+  } else if (media.ready()) {
+    setStatus(media.sharing()
+      ? 'Ready when you are. Click Start presenting to go live.'
+      : 'Ready when you are. Click Start presenting and choose what to share.');
   } else {
     setStatus('Getting your camera and microphone ready…');
   }
-  startButton.disabled = over || starting || !presenterKey || !mediaReady;
+  startButton.disabled = over || starting || !presenterKey || !media.ready();
   show(startButton, !session && !over);
   show(stopButton, Boolean(session) && !over);
   if (!session || over) show(confirmation, false);
-}
-
-/**
- * startCamera starts the camera and microphone for the preview and the talk.
- *
- * Presenting still works without them (screen only), so failures only warn.
- */
-async function startCamera() {
-  const devices = navigator.mediaDevices;
-  if (!devices || !devices.getUserMedia) {
-    showError(mediaErrorMessage({ name: 'TypeError' }, 'camera and microphone'));
-    mediaReady = true;
-    updateStatus();
-    return;
-  }
-  const video = { width: { ideal: 1280 }, height: { ideal: 720 } };
-  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-  try {
-    const stream = await devices.getUserMedia({ video, audio });
-    [cameraTrack] = stream.getVideoTracks();
-    [microphoneTrack] = stream.getAudioTracks();
-  } catch (ex) {
-    // Maybe only one of the two is missing or blocked: keep the one that works.
-    const [videoResult, audioResult] = await Promise.allSettled([
-      devices.getUserMedia({ video }),
-      devices.getUserMedia({ audio }),
-    ]);
-    if (videoResult.status === 'fulfilled') [cameraTrack] = videoResult.value.getVideoTracks();
-    if (audioResult.status === 'fulfilled') {
-      [microphoneTrack] = audioResult.value.getAudioTracks();
-    }
-    const what = !cameraTrack && !microphoneTrack
-      ? 'camera and microphone'
-      : !cameraTrack ? 'camera' : 'microphone';
-    const failure = videoResult.status === 'rejected' && !cameraTrack
-      ? videoResult.reason
-      : audioResult.status === 'rejected' ? audioResult.reason : ex;
-    reportError(
-      `could not start the ${what}`,
-      failure,
-      `${mediaErrorMessage(failure, what)} You can still present your screen without it.`,
-    );
-  }
-  if (cameraTrack) preview.srcObject = new MediaStream([cameraTrack]);
-  show(preview, Boolean(cameraTrack));
-  mediaReady = true;
-  updateStatus();
-}
-
-/**
- * releaseMedia turns the camera and microphone off.
- */
-function releaseMedia() {
-  for (const track of [cameraTrack, microphoneTrack]) if (track) track.stop();
-  preview.srcObject = null;
 }
 
 /**
@@ -174,10 +123,11 @@ function showOver() {
   show(byId('over'), true);
   show(byId('controls'), false);
   show(byId('poll-form'), false); // an ended presentation takes no new polls
-  releaseMedia();
+  media.release();
   if (session) session.disconnect();
   updateBanner();
   updateStatus();
+  if (presenterKey) showReport(byId('report'), presentationId, presenterKey);
 }
 
 /**
@@ -186,6 +136,7 @@ function showOver() {
  */
 function onEnded({ reason, error }) {
   session = null;
+  media.attach(null);
   reconnecting.video = false;
   updateBanner();
   if (reason === 'error') {
@@ -204,11 +155,16 @@ async function onStart() {
   showError('');
   updateStatus();
   try {
+    const chosen = media.choices();
     session = await startPresenting({
       presentationId,
       key: presenterKey,
-      cameraTrack,
-      microphoneTrack,
+      cameraTrack: chosen.camera,
+      microphoneTrack: chosen.microphone,
+      microphoneEnabled: chosen.microphoneEnabled,
+      cameraEnabled: chosen.cameraEnabled,
+      screenStream: chosen.screenStream || undefined,
+      onScreen: (track) => media.onScreen(track),
       onReconnecting: () => {
         reconnecting.video = true;
         updateBanner();
@@ -219,6 +175,7 @@ async function onStart() {
       },
       onEnded,
     });
+    media.attach(session);
   } catch (ex) {
     reportError('could not start presenting', ex, userMessage(ex));
   } finally {
@@ -306,7 +263,7 @@ if (!presenterKey) {
   updateStatus();
 } else {
   updateStatus();
-  startCamera();
+  media.start();
   // Drafts and pending questions are not on the public stream.
   moderation.refresh();
   pollsAdmin.refresh();

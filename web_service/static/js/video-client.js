@@ -30,6 +30,7 @@
 /**
  * @typedef {object} VideoLocalParticipant
  * @property {(track: MediaStreamTrack, options?: {name?: string, priority?: string}) => Promise<unknown>} publishTrack
+ * @property {(track: MediaStreamTrack) => unknown} unpublishTrack
  */
 
 /**
