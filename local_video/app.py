@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import falcon
 import falcon.asgi
@@ -12,11 +13,16 @@ from podium.config import MetricsConfig
 
 from . import config as config_module
 from .callbacks import CallbackSender
+from .composition_rest import MediaSigner, add_composition_routes
+from .composition_worker import CompositionWorker
+from .compositions import CompositionStore
 from .config import LocalVideoConfig
 from .errors import TwilioError, handle_twilio_error, serialize_error
 from .media import JanusMedia
 from .metrics import LocalVideoMetrics
 from .openapi import OPENAPI_PATH, OpenApiDocument
+from .recorder import Recorder
+from .recording_rest import add_recording_routes
 from .rest import BasicAuth, add_routes
 from .rooms import Registry
 from .signalling import SignalHub
@@ -28,9 +34,14 @@ class Lifecycle:
     """ASGI lifespan: start callbacks and Janus with the server, stop them with it."""
 
     def __init__(
-        self, callbacks: CallbackSender, media: JanusMedia | None, hub: SignalHub
+        self,
+        callbacks: CallbackSender,
+        media: JanusMedia | None,
+        hub: SignalHub,
+        background: tuple = (),
     ) -> None:
         self._callbacks = callbacks
+        self._background = background  # objects with async start()/stop()
         self._media = media
         self._hub = hub
 
@@ -38,9 +49,13 @@ class Lifecycle:
         await self._callbacks.start()
         if self._media is not None:
             await self._media.start()
+        for part in self._background:
+            await part.start()
 
     async def process_shutdown(self, scope, event) -> None:
         await self._hub.close_all()
+        for part in reversed(self._background):
+            await part.stop()
         if self._media is not None:
             await self._media.stop()
         await self._callbacks.stop()
@@ -65,8 +80,8 @@ class Health:
 
 def janus_ready(media: JanusMedia | None):
     """Return the readiness check of the media server (none: always ready)."""
-    return lambda: media is None or (
-        media.process is not None and media.process.ready.is_set()
+    return lambda: (
+        media is None or (media.process is not None and media.process.ready.is_set())
     )
 
 
@@ -87,16 +102,26 @@ def build_service(
     callbacks = callbacks or CallbackSender(config.account_sid, config.auth_token)
     if media is None and use_janus:
         media = JanusMedia(config)
+    recorder = Recorder(config, callbacks)
+    worker = CompositionWorker(
+        config,
+        CompositionStore(Path(config.recordings_dir) / 'compositions'),
+        callbacks,
+    )
     registry = Registry(
         callbacks,
         minute=minute,
         on_room_ended=media.room_ended if media is not None else None,
+        on_tracks_changed=recorder.sync,
+        on_recording_rules=recorder.rules_changed,
     )
+    if media is not None:
+        media.recording_options = recorder.publish_options
     hub = SignalHub(registry, config, media)
     app = falcon.asgi.App(
         middleware=[
             LocalVideoMetrics(registry, media, metrics_config or MetricsConfig()),
-            Lifecycle(callbacks, media, hub),
+            Lifecycle(callbacks, media, hub, (recorder, worker)),
         ]
     )
     app.set_error_serializer(serialize_error)
@@ -108,12 +133,29 @@ def build_service(
         ]
     )
     add_routes(app, registry, config.account_sid, auth)
+    add_recording_routes(app, registry, config.account_sid, auth, recorder)
+    add_composition_routes(
+        app,
+        registry,
+        config.account_sid,
+        auth,
+        recorder,
+        worker,
+        MediaSigner(config.auth_token),
+    )
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
     app.add_route('/video/livez', health.AsyncLiveness())
     app.add_route('/video/readyz', health.AsyncReadiness({'janus': janus_ready(media)}))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
-    return Service(app=app, registry=registry, hub=hub, media=media)
+    return Service(
+        app=app,
+        registry=registry,
+        hub=hub,
+        media=media,
+        recorder=recorder,
+        compositions=worker,
+    )
 
 
 @dataclass
@@ -124,6 +166,8 @@ class Service:
     registry: Registry
     hub: SignalHub
     media: JanusMedia | None
+    recorder: Recorder
+    compositions: CompositionWorker
 
 
 def create_app(config: LocalVideoConfig | None = None, **options) -> falcon.asgi.App:

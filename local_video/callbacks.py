@@ -62,7 +62,11 @@ class CallbackSender:
             'SequenceNumber': str(room.sequence - 1),
             **extra,
         }
-        item = (room.status_callback, room.status_callback_method, params, 0)
+        self.send_to(room.status_callback, room.status_callback_method, params)
+
+    def send_to(self, url: str, method: str, params: dict[str, str]) -> None:
+        """Queue one signed callback to `url` (compositions have their own URL)."""
+        item = (url, method, params, 0)
         if self._queue is None:
             self._pending.append(item)
         else:

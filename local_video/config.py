@@ -11,10 +11,16 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_PORT = 8004
 DEFAULT_JANUS_BINARY = 'janus'
 DEFAULT_RTP_PORTS = '20000-40000'
+# Recordings and compositions outlive the process, so they default to a folder of
+# the checkout (ignored by git), not to a temporary one.
+DEFAULT_RECORDINGS_DIR = str(Path(__file__).resolve().parents[1] / 'var' / 'recordings')
+DEFAULT_RETENTION_DAYS = 30
+DEFAULT_COMPOSITION_WORKERS = 1
 
 
 class ConfigError(Exception):
@@ -40,6 +46,13 @@ class LocalVideoConfig:
     janus_public_ip: str = ''
     janus_rtp_ports: str = DEFAULT_RTP_PORTS
     janus_run_dir: str = ''  # '' : a fresh temporary directory
+    recordings_dir: str = DEFAULT_RECORDINGS_DIR
+    # Days a recording or composition is kept after it was made; 0 keeps them forever.
+    recordings_retention_days: int = DEFAULT_RETENTION_DAYS
+    # Compositions run one after the other by default: ffmpeg takes a core each.
+    composition_workers: int = DEFAULT_COMPOSITION_WORKERS
+    janus_pp_rec_binary: str = 'janus-pp-rec'
+    ffmpeg_binary: str = 'ffmpeg'
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
@@ -69,6 +82,16 @@ def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
         if not 0 <= value <= 65535:
             raise ConfigError(f'{name} must be between 0 and 65535, got {value}')
         return value
+
+    def count(name: str, default: int, low: int) -> int:
+        raw = get(name)
+        if not raw:
+            return default
+        if not raw.isdigit() or int(raw) < low:
+            raise ConfigError(
+                f'{name} must be a whole number of at least {low}, got {raw!r}'
+            )
+        return int(raw)
 
     rtp = get('PODIUM_JANUS_RTP_PORTS', DEFAULT_RTP_PORTS)
     low, sep, high = rtp.partition('-')
@@ -100,4 +123,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
         janus_public_ip=public_ip,
         janus_rtp_ports=rtp,
         janus_run_dir=get('PODIUM_JANUS_RUN_DIR'),
+        recordings_dir=get('PODIUM_RECORDINGS_DIR') or DEFAULT_RECORDINGS_DIR,
+        recordings_retention_days=count(
+            'PODIUM_RECORDINGS_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, 0
+        ),
+        composition_workers=count(
+            'PODIUM_COMPOSITION_WORKERS', DEFAULT_COMPOSITION_WORKERS, 1
+        ),
+        janus_pp_rec_binary=get('PODIUM_JANUS_PP_REC_BINARY', 'janus-pp-rec'),
+        ffmpeg_binary=get('PODIUM_FFMPEG_BINARY', 'ffmpeg'),
     )

@@ -48,6 +48,9 @@ class JanusMedia:
         self._admin_handle = None
         self._listeners: set = set()
         self.generation = 0
+        # (participant, tracks, fresh handle) -> record/filename fields of a publish;
+        # the recorder sets it (recorder.py).
+        self.recording_options: Callable | None = None
 
     async def start(self) -> None:
         if self._config.janus_run_dir:

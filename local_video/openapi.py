@@ -1,9 +1,9 @@
 """The local video service's OpenAPI 3 document, served at `/video/openapi.json`.
 
-It describes the Twilio-compatible Rooms REST subset (loopback only, HTTP Basic)
-and the health check. Errors on /v1 keep Twilio's JSON error shape. The
-signalling WebSocket at /video/signal is not HTTP and is documented in
-`signalling.py`.
+It describes the Twilio-compatible Rooms, Recordings and Compositions REST subset
+(loopback only, HTTP Basic), the signed composition download and the health
+check. Errors on /v1 keep Twilio's JSON error shape. The signalling WebSocket
+at /video/signal is not HTTP and is documented in `signalling.py`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ WHY = {
     400: 'Invalid parameter (Twilio error code in the body).',
     401: 'HTTP Basic with the API key SID and secret (or account SID and auth '
     'token) is required.',
-    404: 'No such room or participant.',
+    404: 'No such room, participant, recording or composition (or no media yet).',
+    405: 'A composition cannot be changed.',
     413: f'Request body larger than {MAX_BODY_BYTES} bytes.',
     415: 'Send parameters form-encoded.',
 }
@@ -95,6 +96,8 @@ PAGING = [
 ROOM = _path('room', 'demo-room')
 PARTICIPANT = _path('participant', 'presenter')
 SECURE = [{'basic': []}]
+RECORDING = _path('sid', 'RT' + '0' * 32)
+COMPOSITION = _path('sid', 'CJ' + '0' * 32)
 
 ROOM_SCHEMA = {
     'type': 'object',
@@ -145,6 +148,54 @@ RULES_SCHEMA = {
         'participant_sid': {'type': 'string'},
         'room_sid': {'type': 'string'},
         'rules': {'type': 'array', 'items': {'type': 'object'}},
+    },
+}
+
+RECORDING_RULES_SCHEMA = {
+    'type': 'object',
+    'required': ['room_sid', 'rules'],
+    'properties': {
+        'room_sid': {'type': 'string'},
+        'rules': {'type': 'array', 'items': {'type': 'object'}},
+    },
+}
+RECORDING_SCHEMA = {
+    'type': 'object',
+    'required': ['sid', 'status', 'source_sid', 'track_name', 'type', 'url'],
+    'properties': {
+        'sid': {'type': 'string', 'pattern': '^RT[0-9a-f]{32}$'},
+        'status': {
+            'type': 'string',
+            'enum': ['processing', 'completed', 'deleted', 'failed'],
+        },
+        'source_sid': {'type': 'string'},
+        'track_name': {'type': 'string'},
+        'type': {'type': 'string', 'enum': ['audio', 'video', 'data']},
+        'container_format': {'type': 'string', 'enum': ['mka', 'mkv']},
+        'duration': {'type': 'integer', 'nullable': True},
+        'size': {'type': 'integer'},
+        'offset': {'type': 'integer'},
+        'grouping_sids': {'type': 'object'},
+        'url': {'type': 'string'},
+    },
+}
+COMPOSITION_SCHEMA = {
+    'type': 'object',
+    'required': ['sid', 'status', 'room_sid', 'resolution', 'format', 'url'],
+    'properties': {
+        'sid': {'type': 'string', 'pattern': '^CJ[0-9a-f]{32}$'},
+        'status': {
+            'type': 'string',
+            'enum': ['enqueued', 'processing', 'completed', 'deleted', 'failed'],
+        },
+        'room_sid': {'type': 'string'},
+        'video_layout': {'type': 'object'},
+        'audio_sources': {'type': 'array', 'items': {'type': 'string'}},
+        'resolution': {'type': 'string'},
+        'format': {'type': 'string', 'enum': ['mp4', 'webm']},
+        'size': {'type': 'integer'},
+        'duration': {'type': 'integer'},
+        'url': {'type': 'string'},
     },
 }
 
@@ -304,6 +355,224 @@ PATHS = {
             },
         },
     },
+    '/v1/Rooms/{room}/RecordingRules': {
+        'parameters': [ROOM],
+        'get': {
+            'summary': "Read a room's Recording Rules",
+            'operationId': 'fetchRecordingRules',
+            'security': SECURE,
+            'responses': {
+                **_ok(200, 'RecordingRules', 'The rules.'),
+                **_errors(401, 404),
+            },
+        },
+        'post': {
+            'summary': "Replace an in-progress room's Recording Rules",
+            'operationId': 'updateRecordingRules',
+            'security': SECURE,
+            'requestBody': _form(
+                {
+                    'Rules': {
+                        'type': 'string',
+                        'description': 'A JSON array of include/exclude rules, '
+                        'e.g. [{"type": "include", "all": true}].',
+                    }
+                },
+                ('Rules',),
+            ),
+            'responses': {
+                **_ok(200, 'RecordingRules', 'The rules now in force.'),
+                **_errors(400, 401, 404, 413, 415),
+            },
+        },
+    },
+    '/v1/Recordings': {
+        'get': {
+            'summary': 'List recordings (one per recorded track), newest first',
+            'operationId': 'listRecordings',
+            'security': SECURE,
+            'parameters': [
+                _query('Status', {'type': 'string'}),
+                _query('SourceSid', {'type': 'string'}),
+                _query('GroupingSid', {'type': 'string'}),
+                _query('MediaType', {'type': 'string'}),
+                *PAGING,
+            ],
+            'responses': {
+                **_ok(200, 'RecordingPage', 'A page.'),
+                **_errors(400, 401),
+            },
+        }
+    },
+    '/v1/Recordings/{sid}': {
+        'parameters': [RECORDING],
+        'get': {
+            'summary': 'Fetch a recording',
+            'operationId': 'fetchRecording',
+            'security': SECURE,
+            'responses': {
+                **_ok(200, 'Recording', 'The recording.'),
+                **_errors(401, 404),
+            },
+        },
+        'delete': {
+            'summary': 'Delete a completed or failed recording and its file',
+            'operationId': 'deleteRecording',
+            'security': SECURE,
+            'responses': {
+                '204': {'description': 'Deleted.'},
+                **_errors(400, 401, 404),
+            },
+        },
+    },
+    '/v1/Rooms/{room}/Recordings': {
+        'parameters': [ROOM],
+        'get': {
+            'summary': "List a room's recordings",
+            'operationId': 'listRoomRecordings',
+            'security': SECURE,
+            'parameters': [
+                _query('Status', {'type': 'string'}),
+                _query('SourceSid', {'type': 'string'}),
+                *PAGING,
+            ],
+            'responses': {
+                **_ok(200, 'RecordingPage', 'A page.'),
+                **_errors(400, 401, 404),
+            },
+        },
+    },
+    '/v1/Rooms/{room}/Recordings/{sid}': {
+        'parameters': [ROOM, RECORDING],
+        'get': {
+            'summary': "Fetch one of a room's recordings",
+            'operationId': 'fetchRoomRecording',
+            'security': SECURE,
+            'responses': {
+                **_ok(200, 'Recording', 'The recording.'),
+                **_errors(401, 404),
+            },
+        },
+        'delete': {
+            'summary': "Delete one of a room's recordings",
+            'operationId': 'deleteRoomRecording',
+            'security': SECURE,
+            'responses': {
+                '204': {'description': 'Deleted.'},
+                **_errors(400, 401, 404),
+            },
+        },
+    },
+    '/v1/Compositions': {
+        'post': {
+            'summary': "Compose a room's recordings into one file",
+            'operationId': 'createComposition',
+            'security': SECURE,
+            'requestBody': _form(
+                {
+                    'RoomSid': {'type': 'string'},
+                    'VideoLayout': {
+                        'type': 'string',
+                        'description': 'JSON object of named regions '
+                        '(x_pos, y_pos, z_pos, width, height, video_sources).',
+                    },
+                    'AudioSources': {'type': 'array', 'items': {'type': 'string'}},
+                    'AudioSourcesExcluded': {
+                        'type': 'array',
+                        'items': {'type': 'string'},
+                    },
+                    'Resolution': {'type': 'string', 'example': '1280x720'},
+                    'Format': {'type': 'string', 'enum': ['mp4', 'webm']},
+                    'Trim': {'type': 'boolean'},
+                    'StatusCallback': {'type': 'string', 'format': 'uri'},
+                    'StatusCallbackMethod': {'type': 'string', 'enum': ['GET', 'POST']},
+                },
+                ('RoomSid',),
+            ),
+            'responses': {
+                **_ok(201, 'Composition', 'Enqueued.'),
+                **_errors(400, 401, 413, 415),
+            },
+        },
+        'get': {
+            'summary': 'List compositions, newest first',
+            'operationId': 'listCompositions',
+            'security': SECURE,
+            'parameters': [
+                _query('Status', {'type': 'string'}),
+                _query('RoomSid', {'type': 'string'}),
+                *PAGING,
+            ],
+            'responses': {
+                **_ok(200, 'CompositionPage', 'A page.'),
+                **_errors(400, 401),
+            },
+        },
+    },
+    '/v1/Compositions/{sid}': {
+        'parameters': [COMPOSITION],
+        'get': {
+            'summary': 'Fetch a composition',
+            'operationId': 'fetchComposition',
+            'security': SECURE,
+            'responses': {
+                **_ok(200, 'Composition', 'The composition.'),
+                **_errors(401, 404),
+            },
+        },
+        'delete': {
+            'summary': 'Delete a completed or failed composition and its file',
+            'operationId': 'deleteComposition',
+            'security': SECURE,
+            'responses': {
+                '204': {'description': 'Deleted.'},
+                **_errors(400, 401, 404),
+            },
+        },
+    },
+    '/v1/Compositions/{sid}/Media': {
+        'parameters': [COMPOSITION],
+        'get': {
+            'summary': 'Redirect to a signed, expiring link to the composed file',
+            'operationId': 'fetchCompositionMedia',
+            'security': SECURE,
+            'parameters': [
+                _query('Ttl', {'type': 'integer', 'minimum': 1, 'maximum': 3600})
+            ],
+            'responses': {
+                '302': {
+                    'description': 'The signed link, in Location and redirect_to.',
+                    'content': {'application/json': {'schema': {'type': 'object'}}},
+                },
+                **_errors(400, 401, 404),
+            },
+        },
+    },
+    '/video/media/{sid}': {
+        'parameters': [COMPOSITION],
+        'get': {
+            'summary': 'A composed file, for a link /Media signed (no credentials)',
+            'operationId': 'downloadCompositionMedia',
+            'parameters': [
+                _query('Expires', {'type': 'integer'}),
+                _query('Signature', {'type': 'string'}),
+            ],
+            'responses': {
+                '200': {
+                    'description': 'The file.',
+                    'content': {'video/mp4': {}, 'video/webm': {}},
+                },
+                '403': {
+                    'description': 'The link is invalid or has expired.',
+                    'content': {'application/json': {'schema': PROBLEM}},
+                },
+                '404': {
+                    'description': 'No such composition file.',
+                    'content': {'application/json': {'schema': PROBLEM}},
+                },
+            },
+        },
+    },
     '/video/healthz': {
         'get': {
             'summary': 'Health: the service is up and its media server is ready',
@@ -355,6 +624,11 @@ SPEC = {
             'PublishedTrack': TRACK_SCHEMA,
             'PublishedTrackPage': _page_of('published_tracks', 'PublishedTrack'),
             'Rules': RULES_SCHEMA,
+            'RecordingRules': RECORDING_RULES_SCHEMA,
+            'Recording': RECORDING_SCHEMA,
+            'RecordingPage': _page_of('recordings', 'Recording'),
+            'Composition': COMPOSITION_SCHEMA,
+            'CompositionPage': _page_of('compositions', 'Composition'),
         },
         'securitySchemes': {'basic': {'type': 'http', 'scheme': 'basic'}},
     },

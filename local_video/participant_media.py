@@ -129,6 +129,12 @@ class ParticipantMedia:
                     {'mid': t['mid'], 'description': t['name']} for t in tracks
                 ],
             }
+            if self._media.recording_options is not None:
+                body.update(
+                    self._media.recording_options(
+                        self.participant, tracks, not self.published
+                    )
+                )
             _, jsep = await self._pub.message(
                 body, jsep={'type': 'offer', 'sdp': sdp, 'trickle': False}
             )
@@ -136,6 +142,21 @@ class ParticipantMedia:
                 raise JanusError(0, 'Janus sent no answer to the publish offer')
             self.published = True
             return jsep['sdp']
+
+    async def set_recording(self, base: str | None) -> None:
+        """Have Janus record our publisher into `base`, or stop (None)."""
+        async with self._pub_lock:
+            if self._pub is None or not self.published:
+                return  # the next publish carries the recording options
+            body: dict = {'request': 'configure', 'record': base is not None}
+            if base is not None:
+                body['filename'] = base
+            try:
+                await self._pub.message(body)
+            except (JanusError, JanusGone) as ex:
+                log.warning(
+                    'recording change for %s failed: %s', self.participant.sid, ex
+                )
 
     async def reset_publisher(self) -> None:
         """Drop the publisher handle (the browser restarts its PeerConnection)."""

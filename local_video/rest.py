@@ -162,7 +162,7 @@ class _Base:
             'max_participants': room.max_participants,
             'max_participant_duration': 14400,
             'max_concurrent_published_tracks': 0,
-            'record_participants_on_connect': False,
+            'record_participants_on_connect': room.record_on_connect,
             'video_codecs': ['VP8', 'H264'],
             'media_region': 'local',
             'audio_only': False,
@@ -259,6 +259,11 @@ class RoomsResource(_Base):
             raise TwilioError(
                 ROOM_CALLBACK_METHOD_INVALID, 'StatusCallbackMethod must be GET or POST'
             )
+        record = (_form_value(form, 'RecordParticipantsOnConnect') or '').lower()
+        if record not in ('', 'true', 'false'):
+            raise TwilioError(
+                BAD_REQUEST, 'RecordParticipantsOnConnect must be true or false'
+            )
         room = self._registry.create_room(
             name,
             status_callback=callback,
@@ -288,6 +293,7 @@ class RoomsResource(_Base):
                 ROOM_TIMEOUT_INVALID,
                 DEFAULT_ROOM_TIMEOUT,
             ),
+            record_participants_on_connect=record == 'true',
         )
         resp.status = falcon.HTTP_201
         resp.media = self.room_json(req, room)

@@ -128,6 +128,10 @@ class Room:
     # Identities besides the presenter allowed to publish here (publishing.py).
     # Empty: the extension point for invited speakers, nothing fills it yet.
     speakers: set[str] = field(default_factory=set)
+    # Recording Rules (recordings.py); RecordParticipantsOnConnect starts with all.
+    record_on_connect: bool = False
+    recording_rules: tuple[dict, ...] = EXCLUDE_ALL
+    recording_rules_updated_at: datetime | None = None
 
     @property
     def status(self) -> str:
@@ -166,10 +170,15 @@ class Registry:
         *,
         minute: float = 60.0,
         on_room_ended: Callable[[Room], None] | None = None,
+        on_tracks_changed: Callable[[Participant], None] | None = None,
+        on_recording_rules: Callable[[Room], None] | None = None,
     ) -> None:
         self._callbacks = callbacks
         self._minute = minute  # seconds per timeout minute; tests shrink it
         self._on_room_ended = on_room_ended
+        # The recorder follows tracks and rules from here (recorder.py).
+        self._on_tracks_changed = on_tracks_changed
+        self._on_recording_rules = on_recording_rules
         self._rooms: dict[str, Room] = {}
 
     # Rooms -----------------------------------------------------------------
@@ -183,6 +192,7 @@ class Registry:
         max_participants: int = 50,
         empty_room_timeout: int = DEFAULT_ROOM_TIMEOUT,
         unused_room_timeout: int = DEFAULT_ROOM_TIMEOUT,
+        record_participants_on_connect: bool = False,
     ) -> Room:
         """Create an in-progress room; a name in use by one gives 53113."""
         self._prune()
@@ -202,6 +212,11 @@ class Registry:
             created_at=now,
             updated_at=now,
             media_id=secrets.randbelow(2**52) + 1,
+            record_on_connect=record_participants_on_connect,
+            recording_rules=INCLUDE_ALL
+            if record_participants_on_connect
+            else EXCLUDE_ALL,
+            recording_rules_updated_at=now,
         )
         self._rooms[sid] = room
         self._callbacks.send(room, 'room-created', {})
@@ -326,6 +341,8 @@ class Registry:
         participant.end_time = utcnow()
         participant.connection = None
         room.updated_at = participant.end_time
+        if self._on_tracks_changed is not None:
+            self._on_tracks_changed(participant)
         fields = _participant_fields(participant)
         fields['ParticipantDuration'] = str(participant.duration())
         self._callbacks.send(room, 'participant-disconnected', fields)
@@ -392,6 +409,15 @@ class Registry:
             )
         participant.tracks = new
         self._resubscribe_all(room, skip=participant)
+        if self._on_tracks_changed is not None:
+            self._on_tracks_changed(participant)
+
+    def set_recording_rules(self, room: Room, rules: list[dict]) -> None:
+        """Replace a room's Recording Rules; the recorder starts or stops tracks."""
+        room.recording_rules = tuple(rules)
+        room.recording_rules_updated_at = utcnow()
+        if self._on_recording_rules is not None and room.in_progress:
+            self._on_recording_rules(room)
 
     def set_track_enabled(
         self, participant: Participant, track_sid: str, enabled: bool

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
-from podium import attendance, audience, ids, room_state
+from podium import attendance, audience, ids, recording_state, room_state
 from podium.room_state import RoomEvent
 
 PREFIX = 'podium:'
@@ -88,6 +88,16 @@ def kick_key(room_sid: str, participant_sid: str) -> str:
 def sent_rules_key(presentation_id: str, identity: str) -> str:
     """The subscribe rules last sent for one participant of a presentation."""
     return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rules:{identity}'
+
+
+def media_key(presentation_id: str, sid: str) -> str:
+    """One recording (RT...) or composition (CJ...) of a presentation, merged."""
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:media:{sid}'
+
+
+def media_index_key(presentation_id: str) -> str:
+    """Set of the recording and composition SIDs a presentation has heard of."""
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:media'
 
 
 def rate_limit_key(scope: str, client: str, window_index: int) -> str:
@@ -387,6 +397,45 @@ class Store:
             # guessed): merge into what the compare found.
             raw, guessed = (current[0] if current else None), False
             self._remember(key, raw)
+
+    def apply_media_event(self, presentation_id: str, event) -> bool:
+        """Merge a recording-*/composition-* callback (podium.recording_state).
+
+        Optimistic like apply_event, with WATCH: these callbacks are few (a handful
+        per track and per composition), so one more round trip costs nothing.
+        """
+        if not ids.is_presentation_id(presentation_id) or not event.sid.isalnum():
+            return False
+        key = media_key(presentation_id, event.sid)
+        index = media_index_key(presentation_id)
+        version = version_key(presentation_id)
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    old = _load(pipe.get(key))
+                    new = recording_state.merge_media(old, event)
+                    if new == old:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.set(key, _dump(new), ex=PRESENTATION_TTL)
+                    pipe.sadd(index, event.sid)
+                    pipe.expire(index, PRESENTATION_TTL)
+                    pipe.incr(version)
+                    pipe.expire(version, PRESENTATION_TTL)
+                    pipe.publish(CHANGES_CHANNEL, presentation_id)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue  # another callback wrote it: merge into that
+
+    def media_records(self, presentation_id: str) -> list[dict]:
+        """The presentation's merged recordings and compositions, oldest first."""
+        sids = sorted(self._redis.smembers(media_index_key(presentation_id)))
+        keys = [media_key(presentation_id, sid) for sid in sids]
+        records = [r for r in map(_load, self._redis.mget(keys) if keys else []) if r]
+        return sorted(records, key=lambda r: (r['first_at'], r['sid']))
 
     def _remember(self, key: str, raw: str | None) -> None:
         if raw is None:

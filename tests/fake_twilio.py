@@ -98,6 +98,10 @@ class _State:
     participants: dict[str, dict[str, dict]] = field(default_factory=dict)
     # participant sid -> subscribe rules resource
     rules: dict[str, dict] = field(default_factory=dict)
+    # room sid -> recording rules resource; rooms that ever recorded
+    recording_rules: dict[str, dict] = field(default_factory=dict)
+    recorded: set[str] = field(default_factory=set)
+    compositions: dict[str, dict] = field(default_factory=dict)
 
 
 def _now() -> str:
@@ -290,6 +294,14 @@ class FakeTwilio:
 
     def _route(self, request: RecordedRequest) -> tuple[int, dict]:
         parts = request.path.strip('/').split('/')
+        if parts[:2] == ['v1', 'Compositions']:
+            return self._route_compositions(parts[2:], request)
+        if parts[2:] and parts[3:] == ['RecordingRules']:
+            room = parts[2]
+            if request.method == 'GET':
+                return 200, self._recording_rules(self._find_room(room)['sid'])
+            if request.method == 'POST':
+                return self._set_recording_rules(room, request)
         if parts[:2] != ['v1', 'Rooms']:
             raise ApiError(404, NOT_FOUND, 'The requested resource was not found')
         rest = parts[2:]
@@ -539,6 +551,118 @@ class FakeTwilio:
         resource['date_created'] = resource['date_created'] or now
         return 200, resource
 
+    # Recording Rules and Compositions (no media: a room that recorded anything
+    # composes, instantly "enqueued"; tests move it on with `finish_composition`)
+
+    def _recording_rules(self, room_sid: str) -> dict:
+        room = self._state.rooms[room_sid]
+        if room_sid not in self._state.recording_rules:
+            on = room['record_participants_on_connect']
+            self._state.recording_rules[room_sid] = {
+                'room_sid': room_sid,
+                'rules': [{'type': 'include' if on else 'exclude', 'all': True}],
+                'date_created': room['date_created'],
+                'date_updated': room['date_created'],
+            }
+            if on:
+                self._state.recorded.add(room_sid)
+        return self._state.recording_rules[room_sid]
+
+    def _set_recording_rules(
+        self, room: str, request: RecordedRequest
+    ) -> tuple[int, dict]:
+        found = self._find_room(room)
+        try:
+            rules = json.loads(_single_values(request.form).get('Rules') or '')
+        except ValueError:
+            raise ApiError(400, BAD_REQUEST, 'Invalid Recording Rules') from None
+        if not isinstance(rules, list) or not all(
+            isinstance(r, dict) and r.get('type') in ('include', 'exclude')
+            for r in rules
+        ):
+            raise ApiError(400, BAD_REQUEST, 'Invalid Recording Rules')
+        resource = self._recording_rules(found['sid'])
+        resource.update(rules=rules, date_updated=_now())
+        if any(r['type'] == 'include' for r in rules):
+            self._state.recorded.add(found['sid'])
+        return 200, resource
+
+    def _route_compositions(
+        self, rest: list[str], request: RecordedRequest
+    ) -> tuple[int, dict]:
+        method = request.method
+        if not rest and method == 'POST':
+            return self._create_composition(request)
+        if not rest and method == 'GET':
+            items = sorted(
+                self._state.compositions.values(),
+                key=lambda c: c['date_created'],
+                reverse=True,
+            )
+            return 200, {
+                'compositions': items,
+                'meta': self._meta('compositions', '/v1/Compositions', 50),
+            }
+        found = self._state.compositions.get(rest[0]) if len(rest) == 1 else None
+        if found is None or found['status'] == 'deleted':
+            raise ApiError(404, NOT_FOUND, 'The requested resource was not found')
+        if method == 'GET':
+            return 200, found
+        if method == 'DELETE':
+            found.update(status='deleted', date_deleted=_now())
+            return 204, {}
+        raise ApiError(404, NOT_FOUND, 'The requested resource was not found')
+
+    def _create_composition(self, request: RecordedRequest) -> tuple[int, dict]:
+        form = _single_values(request.form)
+        room_sid = form.get('RoomSid', '')
+        if room_sid not in self._state.rooms:
+            raise ApiError(400, BAD_REQUEST, 'RoomSid is not a room of this account')
+        if room_sid not in self._state.recorded:
+            raise ApiError(400, BAD_REQUEST, f'Room {room_sid} has no recordings')
+        layout = json.loads(form['VideoLayout']) if form.get('VideoLayout') else {}
+        audio = request.form.get('AudioSources') or []
+        if not layout and not audio:
+            raise ApiError(400, BAD_REQUEST, 'VideoLayout or AudioSources required')
+        sid = 'CJ' + secrets.token_hex(16)
+        url = f'{self.url}/v1/Compositions/{sid}'
+        composition = {
+            'account_sid': self.account_sid,
+            'status': 'enqueued',
+            'date_created': _now(),
+            'date_completed': None,
+            'date_deleted': None,
+            'sid': sid,
+            'room_sid': room_sid,
+            'audio_sources': audio,
+            'audio_sources_excluded': request.form.get('AudioSourcesExcluded') or [],
+            'video_layout': layout,
+            'resolution': form.get('Resolution', '640x480'),
+            'trim': form.get('Trim', 'true') == 'true',
+            'format': form.get('Format', 'webm'),
+            'bitrate': 0,
+            'size': 0,
+            'duration': 0,
+            'media_external_location': None,
+            'status_callback': form.get('StatusCallback'),
+            'status_callback_method': form.get('StatusCallbackMethod', 'POST'),
+            'url': url,
+            'links': {'media': f'{url}/Media'},
+        }
+        self._state.compositions[sid] = composition
+        return 201, composition
+
+    def compositions(self) -> dict[str, dict]:
+        with self._lock:
+            return copy.deepcopy(self._state.compositions)
+
+    def finish_composition(self, sid: str, duration: int = 60, size: int = 1000):
+        """Mark a composition completed, as Twilio does when its media is ready."""
+        with self._lock:
+            self._state.compositions[sid].update(
+                status='completed', date_completed=_now(), duration=duration, size=size
+            )
+
     def _meta(self, key: str, path: str, page_size: int) -> dict:
         page_url = f'{self.url}{path}?PageSize={page_size}&Page=0'
         return {
@@ -631,7 +755,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
         )
         status, payload = self.owner.handle(request)
-        data = json.dumps(payload).encode()
+        data = b'' if status == 204 else json.dumps(payload).encode()  # no body
         self.send_response(status)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))

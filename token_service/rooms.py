@@ -21,6 +21,23 @@ from podium.video_api import REQUEST_TIMEOUT, VIDEO_ERRORS, video_client
 log = logging.getLogger(__name__)
 
 ROOM_IN_PROGRESS = 'in-progress'
+# What attendees saw: the screen full size, the presenter's camera as a small
+# picture-in-picture above it (track names from presentation-session.js).
+COMPOSITION_LAYOUT = {
+    'screen': {'z_pos': 1, 'video_sources': ['screen']},
+    'camera': {
+        'z_pos': 2,
+        'x_pos': 1000,
+        'y_pos': 520,
+        'width': 240,
+        'height': 180,
+        'video_sources': ['camera'],
+    },
+}
+COMPOSITION_AUDIO = ['microphone']
+COMPOSITION_RESOLUTION = '1280x720'
+RECORD_ALL = [{'type': 'include', 'all': True}]
+RECORD_NONE = [{'type': 'exclude', 'all': True}]
 ROOM_EXISTS = 53113  # "Room exists": a concurrent request created it first
 
 
@@ -104,6 +121,29 @@ class Rooms:
             if ex.status != 404:
                 raise
         log.info('completed room %s', room_sid)
+
+    def set_recording(self, room_sid: str, on: bool) -> None:
+        """Start or stop recording every track of a live room (Recording Rules)."""
+        rules = RECORD_ALL if on else RECORD_NONE
+        self._client.video.v1.rooms(room_sid).recording_rules.update(rules=rules)
+        log.info('recording %s in room %s', 'on' if on else 'off', room_sid)
+
+    def compose(self, room_sid: str) -> str:
+        """Ask for the one MP4 of an ended room's recordings; return its SID.
+
+        Its callbacks go to the webhooks service like the room's own.
+        """
+        composition = self._client.video.v1.compositions.create(
+            room_sid=room_sid,
+            video_layout=COMPOSITION_LAYOUT,
+            audio_sources=COMPOSITION_AUDIO,
+            resolution=COMPOSITION_RESOLUTION,
+            format='mp4',
+            status_callback=self._config.status_callback_url,
+            status_callback_method='POST',
+        )
+        log.info('composition %s of room %s enqueued', composition.sid, room_sid)
+        return composition.sid
 
     def set_subscribe_rules(self, room: str, identity: str, rules: list[dict]) -> None:
         """Replace a connected participant's subscribe rules."""

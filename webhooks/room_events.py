@@ -6,7 +6,7 @@ import logging
 
 import falcon
 
-from podium import metrics, room_state
+from podium import metrics, recording_state, room_state
 from podium.room_state import InvalidEvent
 from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
@@ -17,7 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 class RoomEvents:
-    """Room status callbacks from Twilio or the local video server."""
+    """Room status callbacks from Twilio or the local video server.
+
+    Recording callbacks come here too (on the room's StatusCallback), and so do
+    composition callbacks: the token service gives compositions this URL.
+    """
 
     def __init__(
         self,
@@ -38,6 +42,18 @@ class RoomEvents:
         fields = single_values(form)
         name = fields.get('StatusCallbackEvent', '')
         req.context.callback_counted = True
+        try:
+            media = recording_state.parse_media_event(fields)
+        except InvalidEvent as ex:
+            metrics.count_callback(name, 'rejected', 'invalid')
+            logger.warning('rejected callback %r: %s', name[:64], ex)
+            raise falcon.HTTPBadRequest(
+                title='Invalid recording or composition callback',
+                description=str(ex),
+            ) from None
+        if media is not None:
+            self._apply_media(resp, media, fields.get('RoomName', ''))
+            return
         try:
             event = room_state.parse_event(fields)
         except InvalidEvent as ex:
@@ -75,3 +91,29 @@ class RoomEvents:
         # failed removal still answers 204 (the marker makes the next one retry).
         if self._publish_guard is not None:
             self._publish_guard.check(event)
+
+    def _apply_media(self, resp, event, room_name: str) -> None:
+        resp.status = falcon.HTTP_204
+        # Composition callbacks name no room: the room's record (from its
+        # room-created, long before any composition) does.
+        if not room_name:
+            room = self._store.get_room(event.room_sid)
+            room_name = room['name'] if room else ''
+        presentation_id = room_state.presentation_id_for(room_name)
+        if presentation_id is None:
+            metrics.count_callback(event.name, 'ignored', 'foreign_room')
+            logger.info(
+                'ignored callback %s room=%s: not a Podium room',
+                event.name,
+                event.room_sid,
+            )
+            return
+        changed = self._store.apply_media_event(presentation_id, event)
+        metrics.count_callback(event.name, 'applied' if changed else 'duplicate')
+        logger.info(
+            'callback %s room=%s sid=%s %s',
+            event.name,
+            event.room_sid,
+            event.sid,
+            'applied' if changed else 'already known',
+        )

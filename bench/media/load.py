@@ -148,6 +148,8 @@ class Bench:
     creds: dict = field(default_factory=dict)
     joined: int = 0
     janus_options: dict = field(default_factory=dict)
+    # Record the presenter (RecordParticipantsOnConnect) into this folder ('' : off).
+    recordings_dir: str = ''
 
     # Start-up --------------------------------------------------------------------
 
@@ -165,6 +167,8 @@ class Bench:
             'PODIUM_LOCAL_VIDEO_PORT': str(port),
             'PODIUM_JANUS_RUN_DIR': str(self.workdir / 'janus'),
         }
+        if self.recordings_dir:
+            env['PODIUM_RECORDINGS_DIR'] = self.recordings_dir
         if self.janus_options:
             script = janus_tuning.wrapper_script(self.workdir, self.janus_options)
             env['PODIUM_JANUS_BINARY'] = str(script)
@@ -200,7 +204,11 @@ class Bench:
         name = f'bench-media-{secrets.token_hex(4)}'
         resp = httpx.post(
             f'{self.base_url}/v1/Rooms',
-            data={'UniqueName': name, 'MaxParticipants': str(capacity)},
+            data={
+                'UniqueName': name,
+                'MaxParticipants': str(capacity),
+                'RecordParticipantsOnConnect': str(bool(self.recordings_dir)).lower(),
+            },
             auth=auth,
             timeout=10,
         )
@@ -420,6 +428,7 @@ def run(
     verbose: bool = True,
     keep_logs: bool = False,
     janus_options: dict | None = None,
+    recordings_dir: str = '',
 ) -> dict:
     """Run the benchmark; return {'conditions': ..., 'results': [per attendee count]}.
 
@@ -435,6 +444,7 @@ def run(
         window=window,
         settle=3.0 if quick else 5.0,
         janus_options=dict(janus_options or {}),
+        recordings_dir=recordings_dir,
     )
 
     def say(text: str) -> None:
@@ -490,6 +500,7 @@ def run(
             'janus': 'Janus 1.1.2 VideoRoom via local_video, ICE on the primary '
             'interface address (media stays on this machine)',
             'janus_options': bench.janus_options,
+            'recording': bool(recordings_dir),
         },
         'results': results,
     }

@@ -19,8 +19,14 @@ from tests.conftest import TEST_ENV, free_port
 
 
 @pytest.fixture
-def lv_config():
-    return from_env({**TEST_ENV, 'PODIUM_LOCAL_VIDEO_PORT': str(free_port())})
+def lv_config(tmp_path):
+    return from_env(
+        {
+            **TEST_ENV,
+            'PODIUM_LOCAL_VIDEO_PORT': str(free_port()),
+            'PODIUM_RECORDINGS_DIR': str(tmp_path / 'recordings'),
+        }
+    )
 
 
 @contextlib.contextmanager

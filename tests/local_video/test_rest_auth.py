@@ -91,6 +91,27 @@ def routes(room: str, participant: str) -> list[tuple[str, str]]:
         ('GET', f'{person}/PublishedTracks'),
         ('GET', f'{person}/SubscribeRules'),
         ('POST', f'{person}/SubscribeRules'),
+        *recording_routes(one),
+    ]
+
+
+def recording_routes(one: str) -> list[tuple[str, str]]:
+    recording = 'RT' + '0' * 32
+    composition = 'CJ' + '0' * 32
+    return [
+        ('GET', '/v1/Compositions'),
+        ('POST', '/v1/Compositions'),
+        ('GET', f'/v1/Compositions/{composition}'),
+        ('DELETE', f'/v1/Compositions/{composition}'),
+        ('GET', f'/v1/Compositions/{composition}/Media'),
+        ('GET', f'{one}/RecordingRules'),
+        ('POST', f'{one}/RecordingRules'),
+        ('GET', '/v1/Recordings'),
+        ('GET', f'/v1/Recordings/{recording}'),
+        ('DELETE', f'/v1/Recordings/{recording}'),
+        ('GET', f'{one}/Recordings'),
+        ('GET', f'{one}/Recordings/{recording}'),
+        ('DELETE', f'{one}/Recordings/{recording}'),
     ]
 
 

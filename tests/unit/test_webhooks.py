@@ -325,7 +325,6 @@ def test_body_limit_is_exact(config, store):
 @pytest.mark.parametrize(
     'form',
     [
-        callback('recording-started', 1, **participant(PRESENTER, 'presenter')),
         callback('something-new', 1),
         {'StatusCallbackEvent': 'something-new'},
         callback(
@@ -337,7 +336,6 @@ def test_body_limit_is_exact(config, store):
         callback('room-ended', 1, RoomName='podium-'),
     ],
     ids=[
-        'recording',
         'future-event',
         'future-event-other-fields',
         'foreign-room',
@@ -350,6 +348,39 @@ def test_events_we_do_not_track_are_acknowledged_and_ignored(client, store, form
     assert result.status_code == 204
     assert view(store) == before
     assert store.client.keys('podium:room:*') == []
+
+
+def test_recording_and_composition_callbacks_are_merged(client, store):
+    recording = {
+        'RecordingSid': 'RT' + '4' * 32,
+        'TrackName': 'screen',
+        'Type': 'video',
+    }
+    composition = {'CompositionSid': 'CJ' + '5' * 32}
+    room_created = callback('room-created', 0)
+    assert send(client, room_created).status_code == 204
+    finished = callback(
+        'recording-completed', 30, Duration='29', Size='900', **recording
+    )
+    # Out of order: the end first, then its start, then a duplicate.
+    for form in (finished, callback('recording-started', 1, **recording), finished):
+        assert send(client, form).status_code == 204
+    # Composition callbacks carry no RoomName: the room's record names it.
+    for event, extra in (
+        ('composition-progress', {'PercentageDone': '50'}),
+        ('composition-started', {}),
+        ('composition-available', {'Duration': '29', 'Size': '5000'}),
+    ):
+        form = callback(event, 60, **composition, **extra)
+        del form['RoomName']
+        assert send(client, form).status_code == 204
+    records = {r['sid']: r for r in store.media_records(PRESENTATION)}
+    assert records[recording['RecordingSid']]['status'] == 'completed'
+    assert records[recording['RecordingSid']]['duration'] == 29
+    assert records[composition['CompositionSid']]['status'] == 'available'
+    assert records[composition['CompositionSid']]['percent'] == 100
+    bad = callback('composition-progress', 61, PercentageDone='x', **composition)
+    assert send(client, bad).status_code == 400
 
 
 def test_each_callback_is_logged_once_without_secrets(client, caplog):
