@@ -187,7 +187,12 @@ def test_mute_camera_and_screen_switch_reach_both_attendees(api, open_page):
         5,
         what='fullscreen',
     )
-    assert ann.inner_text('#fullscreen') == 'Exit fullscreen'
+    # The label follows the fullscreenchange event, a task after the element is set.
+    wait_until(
+        lambda: ann.inner_text('#fullscreen') == 'Exit fullscreen',
+        2,
+        what='the button to offer "Exit fullscreen"',
+    )
     ann.click('#fullscreen')
     wait_until(
         lambda: ann.evaluate('document.fullscreenElement') is None, 5, what='exit'
