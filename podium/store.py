@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from podium import audience, ids, room_state
 from podium.room_state import RoomEvent
@@ -145,6 +147,27 @@ return {count, record, room}
 """
 
 
+# One more attempt, at once, on a new connection, for a connection error only
+# (a timeout may mean Redis is running the command: not retried). A dropped
+# connection usually failed before Redis ran anything, but the reply can also be
+# lost after it did, so each command on the hot client must be safe to run twice:
+# - apply_event's compare-and-set: a second run finds the record already holds
+#   the merged value, reports a conflict, and the merge finds nothing new (the
+#   callback is then answered "already known": true, and no second write).
+# - count_and_read_presentation: reads; its INCR may count one request twice
+#   in a rate-limit window, never under-count.
+# - audience writes: the ids (question, poll) are chosen before the call, so a
+#   second ask or poll creation writes the same record; votes and hands are set
+#   operations (SADD/SREM, ZADD NX/ZREM/DEL) and ballots an HSET of the same
+#   option, which change nothing the second time; presenter changes are
+#   compare-and-set on `updated_at` (a second run is a conflict, re-decided) and
+#   moderation sets a value. The rate counter may count the caller twice.
+#   Reactions are counted with HINCRBY, which a second run would count twice, so
+#   they use the pool (`AudienceStore.react`), whose checkout notices a dropped
+#   connection before sending, and are not retried.
+HOT_RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 @dataclass(frozen=True)
 class PresentationReads:
     """What a token request reads, fetched together (`count_and_read_presentation`)."""
@@ -174,7 +197,7 @@ class Store:
         # the only round trip. A wrong guess costs a retry with the value the
         # failed compare returns, never a wrong write.
         self._last_seen: dict[str, str] = {}
-        self._single_connection = False
+        self._hot_url: str | None = None  # set by from_url(single_connection=True)
         self._hot_client: redis.Redis | None = None
 
     @classmethod
@@ -182,14 +205,15 @@ class Store:
         """Return a Store on the Redis at `url`.
 
         `single_connection`: the per-request paths (`apply_event`,
-        `count_and_read_presentation`) keep one connection, behind a lock,
-        instead of a pool checkout and return per command, which redis-py makes
-        cost ~20 us, a quarter of the command. For processes that run one request
-        at a time: the WSGI services' sync workers. It is taken on first use, so
-        a service still starts while Redis is down.
+        `count_and_read_presentation`, the audience writes) keep one connection,
+        behind a lock, instead of a pool checkout and return per command, which
+        redis-py makes cost ~20 us, a quarter of the command. For processes that
+        run one request at a time: the WSGI services' sync workers. It is taken on
+        first use, so a service still starts while Redis is down.
         """
         store = cls(redis.Redis.from_url(url, decode_responses=True))
-        store._single_connection = single_connection
+        if single_connection:
+            store._hot_url = url
         return store
 
     @property
@@ -197,13 +221,21 @@ class Store:
         return self._redis
 
     def _hot(self) -> redis.Redis:
-        """Return the client for the per-request paths (see `from_url`)."""
-        if not self._single_connection:
+        """Return the client for the per-request paths (see `from_url`).
+
+        A pool checks a connection before handing it out; this one is never
+        checked, so after Redis restarted its first command finds the socket
+        dead. It is retried once on a fresh connection (`HOT_RETRY`), which is
+        safe because every command sent here may run twice: see `HOT_RETRY`.
+        """
+        if self._hot_url is None:
             return self._redis
         if self._hot_client is None:
-            self._hot_client = redis.Redis(
-                connection_pool=self._redis.connection_pool,
+            self._hot_client = redis.Redis.from_url(
+                self._hot_url,
+                decode_responses=True,
                 single_connection_client=True,
+                retry=HOT_RETRY,
             )
         return self._hot_client
 
@@ -913,9 +945,13 @@ class AudienceStore:
         keys: list[str],
         args: list,
         message: str | None = None,
+        retry_safe: bool = True,
     ) -> AudienceOutcome:
         """Run one audience write script; `counted` is (scope, identity, window,
-        limit) to count the caller against, or None (the presenter)."""
+        limit) to count the caller against, or None (the presenter).
+
+        `retry_safe` False: the write must not run twice (see `HOT_RETRY`).
+        """
         if counted:
             scope, identity, window, limit = counted
             index, retry_after = _window(window, now)
@@ -945,7 +981,7 @@ class AudienceStore:
                 kind,
                 *args,
             ],
-            client=self._hot(),
+            client=self._hot() if retry_safe else self._redis,
         )
         return AudienceOutcome(
             status, tuple(result), retry_after if status == 'rate' else 0
@@ -1056,6 +1092,7 @@ class AudienceStore:
             [reactions_key(presentation_id, bucket)],
             [emoji, REACTION_BUCKET_TTL],
             message=change_message(presentation_id, 'reactions', str(bucket)),
+            retry_safe=False,  # HINCRBY: a second run would count it twice
         )
 
     def reaction_counts(self, presentation_id: str, bucket: int) -> dict[str, int]:
