@@ -167,6 +167,44 @@ def sse_figures(r: dict) -> list[Figure]:
     ]  # fmt: skip
 
 
+def audience_figures(r: dict) -> list[Figure]:
+    b = 'audience'
+    rps, cpu = r['max_rps'], r['cpu_ms_per_request']
+    lat = r['latency']
+    n = r['streams']['n']
+    low, high = (r['storm'][k] for k in sorted(r['storm'], key=int))
+    lo_n, hi_n = sorted(map(int, r['storm']))
+    ratio = r['storm_bytes_ratio']
+    return [
+        Figure(b, 'votes/s per worker', rps['votes'], 'req/s', '>= 5,000',
+               at_least(rps['votes'], 5000)),
+        Figure(b, 'server CPU per vote', cpu['votes'], 'ms'),
+        Figure(b, 'reactions/s per worker', rps['reactions'], 'req/s'),
+        Figure(b, 'server CPU per reaction', cpu['reactions'], 'ms'),
+        Figure(b, 'questions/s per worker', rps['questions'], 'req/s'),
+        Figure(b, 'server CPU per question', cpu['questions'], 'ms'),
+        Figure(b, f'vote -> all {n} streams have it, p50 (under load)',
+               lat['until_all_ms']['p50'], 'ms'),
+        Figure(b, f'vote -> all {n} streams have it, p99 (under load)',
+               lat['until_all_ms']['p99'], 'ms', '< 2,000',
+               below(lat['until_all_ms']['p99'], 2000)),
+        Figure(b, 'vote -> one stream has it, p50', lat['per_stream_ms']['p50'], 'ms'),
+        Figure(b, 'vote -> one stream has it, p99', lat['per_stream_ms']['p99'], 'ms'),
+        Figure(b, f'reaction storm: bytes/s per page, {lo_n} streams',
+               low['bytes_per_s'], 'B/s'),
+        Figure(b, f'reaction storm: bytes/s per page, {hi_n} streams',
+               high['bytes_per_s'], 'B/s'),
+        Figure(b, f'reaction storm: bytes/s per page, ratio {hi_n}/{lo_n}', ratio,
+               'x', '<= 1.25 (flat)', None if ratio is None else ratio <= 1.25),
+        Figure(b, f'reaction storm: reactions events/s per page, {lo_n} streams',
+               low['reactions_events_per_s'], '/s', '<= 4',
+               low['reactions_events_per_s'] <= 4.05),
+        Figure(b, f'reaction storm: reactions events/s per page, {hi_n} streams',
+               high['reactions_events_per_s'], '/s', '<= 4',
+               high['reactions_events_per_s'] <= 4.05),
+    ]  # fmt: skip
+
+
 def _bench(module: str, figures) -> tuple:
     return (lambda: importlib.import_module(f'bench.{module}'), figures)
 
@@ -183,9 +221,10 @@ BENCHES = {
     'token': _bench('token_bench', token_figures),
     'webhooks': _bench('webhooks_bench', webhooks_figures),
     'sse': _bench('sse_bench', sse_figures),
+    'audience': _bench('audience_bench', audience_figures),
     'media': (lambda: importlib.import_module('bench.media.run'), _media_figures),
 }
-DEFAULT_BENCHES = ('token', 'webhooks', 'sse', 'media')
+DEFAULT_BENCHES = ('token', 'webhooks', 'sse', 'audience', 'media')
 
 
 # Profiling ----------------------------------------------------------------------
@@ -372,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in chosen if name not in BENCHES]
     if unknown:
         parser.error(f'unknown benchmark(s): {", ".join(unknown)}')
-    if not wrk.available() and not args.profile and {'token', 'webhooks'} & set(chosen):
+    wrk_benches = {'token', 'webhooks', 'audience'}
+    if not wrk.available() and not args.profile and wrk_benches & set(chosen):
         parser.error('wrk is not installed: apt-get install -y wrk')
 
     started = datetime.now(UTC)
