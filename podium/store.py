@@ -40,16 +40,23 @@ LAST_SEEN_RECORDS = 4096
 # would name another key of presentation x.
 
 
+def _of_presentation(presentation_id: str, *parts: object) -> str:
+    """Return the key `podium:presentation:<id>[:<part>...]`, the id checked."""
+    return ':'.join(
+        (f'{PREFIX}presentation:{ids.checked(presentation_id)}', *map(str, parts))
+    )
+
+
 def presentation_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}'
+    return _of_presentation(presentation_id)
 
 
 def version_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:version'
+    return _of_presentation(presentation_id, 'version')
 
 
 def presentation_rooms_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rooms'
+    return _of_presentation(presentation_id, 'rooms')
 
 
 def room_key(room_sid: str) -> str:
@@ -80,7 +87,7 @@ def kick_key(room_sid: str, participant_sid: str) -> str:
 
 def sent_rules_key(presentation_id: str, identity: str) -> str:
     """The subscribe rules last sent for one participant of a presentation."""
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rules:{identity}'
+    return _of_presentation(presentation_id, 'rules', identity)
 
 
 def rate_limit_key(scope: str, client: str, window_index: int) -> str:
@@ -615,21 +622,21 @@ REACTION_BUCKET_TTL = 10  # seconds; a bucket is read within a second of closing
 
 def audience_versions_key(presentation_id: str) -> str:
     """Hash kind -> version of the presentation's questions, hands and polls."""
-    return f'{PREFIX}presentation:{presentation_id}:audience-versions'
+    return _of_presentation(presentation_id, 'audience-versions')
 
 
 def names_key(presentation_id: str) -> str:
     """Hash identity -> the display name the attendee gave when joining."""
-    return f'{PREFIX}presentation:{presentation_id}:names'
+    return _of_presentation(presentation_id, 'names')
 
 
 def questions_key(presentation_id: str) -> str:
     """Sorted set of question ids by the time they were asked."""
-    return f'{PREFIX}presentation:{presentation_id}:questions'
+    return _of_presentation(presentation_id, 'questions')
 
 
 def question_key(presentation_id: str, question_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:question:{question_id}'
+    return _of_presentation(presentation_id, 'question', question_id)
 
 
 def voters_key(presentation_id: str, question_id: str) -> str:
@@ -639,16 +646,16 @@ def voters_key(presentation_id: str, question_id: str) -> str:
 
 def hands_key(presentation_id: str) -> str:
     """Sorted set of identities with a raised hand, by first-raised time (ms)."""
-    return f'{PREFIX}presentation:{presentation_id}:hands'
+    return _of_presentation(presentation_id, 'hands')
 
 
 def polls_key(presentation_id: str) -> str:
     """Sorted set of poll ids by creation time."""
-    return f'{PREFIX}presentation:{presentation_id}:polls'
+    return _of_presentation(presentation_id, 'polls')
 
 
 def poll_key(presentation_id: str, poll_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:poll:{poll_id}'
+    return _of_presentation(presentation_id, 'poll', poll_id)
 
 
 def ballots_key(presentation_id: str, poll_id: str) -> str:
@@ -663,7 +670,7 @@ def tallies_key(presentation_id: str, poll_id: str) -> str:
 
 def reactions_key(presentation_id: str, bucket: int) -> str:
     """Hash emoji -> count of the reactions in one short window."""
-    return f'{PREFIX}presentation:{presentation_id}:reactions:{bucket}'
+    return _of_presentation(presentation_id, 'reactions', bucket)
 
 
 def change_message(presentation_id: str, kind: str, detail: str = '') -> str:
