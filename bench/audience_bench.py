@@ -91,18 +91,29 @@ def per_page(since_mark: dict, streams: int) -> dict:
 
     The window is from the first event any stream received after the mark to
     the last (at least a second): a storm's own length, not the time its load
-    generator took to start, which a busy machine stretches.
+    generator took to start, which a busy machine stretches. k events a page
+    span k - 1 intervals, so one event a page (and its share of the bytes) is
+    left out of the rates.
     """
-    first, last = since_mark.get('first_event_at'), since_mark.get('last_event_at')
-    seconds = since_mark['seconds']
-    if first is not None and last is not None and last - first >= 1.0:
-        seconds = last - first
     events = since_mark['events']
+    per_stream = sum(events.values()) / streams
+    first, last = since_mark.get('first_event_at'), since_mark.get('last_event_at')
+    seconds, counted = since_mark['seconds'], 1.0
+    if (
+        first is not None
+        and last is not None
+        and last - first >= 1.0
+        and per_stream > 1
+    ):
+        seconds, counted = last - first, (per_stream - 1) / per_stream
     return {
         'seconds': seconds,
-        'bytes_per_s': since_mark['bytes'] / streams / seconds,
-        'reactions_events_per_s': events.get('reactions', 0) / streams / seconds,
-        'events_per_s': sum(events.values()) / streams / seconds,
+        'bytes_per_s': since_mark['bytes'] * counted / streams / seconds,
+        'reactions_events_per_s': events.get('reactions', 0)
+        * counted
+        / streams
+        / seconds,
+        'events_per_s': per_stream * counted / seconds,
         'events': events,
     }
 

@@ -112,7 +112,10 @@ def run(ctx: Context, on_step=print) -> dict:
             opened = time.monotonic()
             clients.stdin.write('open\n')
             clients.stdin.flush()
-            _, connected, errors = lines.next(180).split()
+            line = lines.next(180)
+            while line.startswith('all '):  # the first events of the last streams
+                line = lines.next(180)
+            _, connected, errors = line.split()
             open_s = time.monotonic() - opened
             time.sleep(1.0)
             rss_open = procs.rss_kib(worker)

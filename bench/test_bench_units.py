@@ -147,3 +147,20 @@ def test_per_page_divides_by_streams_and_seconds():
     assert got['bytes_per_s'] == 200
     assert got['reactions_events_per_s'] == 4
     assert got['events_per_s'] == 4
+
+
+def test_per_page_counts_the_intervals_between_the_first_and_last_event():
+    # 17 events a page at 250 ms intervals span 4 s: 4 a second, not 4.25.
+    got = audience_bench.per_page(
+        {
+            'seconds': 9.0,
+            'bytes': 17 * 100 * 100,
+            'events': {'reactions': 1700},
+            'first_event_at': 10.0,
+            'last_event_at': 14.0,
+        },
+        100,
+    )
+    assert got['seconds'] == 4.0
+    assert got['reactions_events_per_s'] == 4
+    assert got['bytes_per_s'] == 400

@@ -2,14 +2,7 @@
 -- $WRK_LINES holds "<path>\t<access token>" lines, each used once (questions
 -- are capped per presentation and per attendee, so the bench prepares enough
 -- presentations and attendees); thread k of $WRK_THREADS sends lines k, k+T, ...
-dofile(os.getenv('WRK_LUA_DIR') .. '/report.lua')
-
-local next_id = 0
-
-function setup(thread)
-  thread:set('id', next_id)
-  next_id = next_id + 1
-end
+dofile(os.getenv('WRK_LUA_DIR') .. '/audience_common.lua')
 
 function init(args)
   lines = {}
@@ -29,8 +22,4 @@ function request()
     ['Authorization'] = line[2],
     ['Content-Type'] = 'application/json',
   }, body)
-end
-
-function done(summary, latency, requests)
-  report(summary, latency)
 end

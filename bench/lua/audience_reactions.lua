@@ -2,20 +2,10 @@
 -- emoji k mod E (request k over all threads). $WRK_TOKENS: access tokens, one a
 -- line; $WRK_BODIES: the JSON bodies, one a line; $WRK_BASE:
 -- /api/presentations/<id>.
-dofile(os.getenv('WRK_LUA_DIR') .. '/report.lua')
-
-local next_id = 0
-
-function setup(thread)
-  thread:set('id', next_id)
-  next_id = next_id + 1
-end
+dofile(os.getenv('WRK_LUA_DIR') .. '/audience_common.lua')
 
 function init(args)
-  tokens = {}
-  for line in io.lines(os.getenv('WRK_TOKENS')) do
-    tokens[#tokens + 1] = 'Bearer ' .. line
-  end
+  tokens = bearer_tokens()
   bodies = {}
   for body in string.gmatch(os.getenv('WRK_BODIES'), '[^\n]+') do
     bodies[#bodies + 1] = body
@@ -32,8 +22,4 @@ function request()
   }, bodies[k % #bodies + 1])
   k = k + stride
   return r
-end
-
-function done(summary, latency, requests)
-  report(summary, latency)
 end

@@ -6,20 +6,10 @@
 -- $WRK_TOKENS: a file of access tokens, one a line; $WRK_QUESTIONS: question
 -- ids, comma-separated; $WRK_BASE: /api/presentations/<id>.
 -- bench/audience_bench.py's vote_plan is the same arithmetic.
-dofile(os.getenv('WRK_LUA_DIR') .. '/report.lua')
-
-local next_id = 0
-
-function setup(thread)
-  thread:set('id', next_id)
-  next_id = next_id + 1
-end
+dofile(os.getenv('WRK_LUA_DIR') .. '/audience_common.lua')
 
 function init(args)
-  tokens = {}
-  for line in io.lines(os.getenv('WRK_TOKENS')) do
-    tokens[#tokens + 1] = 'Bearer ' .. line
-  end
+  tokens = bearer_tokens()
   questions = {}
   for q in string.gmatch(os.getenv('WRK_QUESTIONS'), '[^,]+') do
     questions[#questions + 1] = os.getenv('WRK_BASE') .. '/questions/' .. q .. '/vote'
@@ -38,8 +28,4 @@ function request()
   })
   k = k + stride
   return r
-end
-
-function done(summary, latency, requests)
-  report(summary, latency)
 end
