@@ -43,6 +43,12 @@ def start_web(ctx: Context) -> tuple:
     return proc, port
 
 
+def state_version(arrival_key: str) -> int | None:
+    """Return the version of a `<kind> <version>` arrival key if its kind is state."""
+    kind, _, version = arrival_key.partition(' ')
+    return int(version) if kind == 'state' else None
+
+
 class Lines:
     """A child's stdout lines, readable with a timeout."""
 
@@ -106,7 +112,10 @@ def run(ctx: Context, on_step=print) -> dict:
             opened = time.monotonic()
             clients.stdin.write('open\n')
             clients.stdin.flush()
-            _, connected, errors = lines.next(180).split()
+            line = lines.next(180)
+            while line.startswith('all '):  # the first events of the last streams
+                line = lines.next(180)
+            _, connected, errors = line.split()
             open_s = time.monotonic() - opened
             time.sleep(1.0)
             rss_open = procs.rss_kib(worker)
@@ -125,8 +134,9 @@ def run(ctx: Context, on_step=print) -> dict:
                 version = int(store.client.get(version_key(presentation_id)))
                 applied_at[version] = start
                 while version not in all_at:
-                    kind, got, at = lines.next(15).split()
-                    all_at[int(got)] = float(at)
+                    _, kind, got, at = lines.next(15).split()
+                    if kind == 'state':
+                        all_at[int(got)] = float(at)
                 # Off the coalescing window's beat, like real changes.
                 time.sleep(0.2 + random.random() * 0.2)
             clients.stdin.write('finish\n')
@@ -140,9 +150,9 @@ def run(ctx: Context, on_step=print) -> dict:
         proc.stop()
 
     per_stream = [
-        (t - applied_at[int(v)]) * 1000
-        for v, times in result['arrivals'].items()
-        if int(v) in applied_at
+        (t - applied_at[version]) * 1000
+        for key, times in result['arrivals'].items()
+        if (version := state_version(key)) in applied_at
         for t in times
     ]
     until_all = [(all_at[v] - applied_at[v]) * 1000 for v in applied_at]

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from podium import attendance, audience, ids, recording_state, room_state
 from podium.room_state import RoomEvent
@@ -38,16 +40,23 @@ LAST_SEEN_RECORDS = 4096
 # would name another key of presentation x.
 
 
+def _of_presentation(presentation_id: str, *parts: object) -> str:
+    """Return the key `podium:presentation:<id>[:<part>...]`, the id checked."""
+    return ':'.join(
+        (f'{PREFIX}presentation:{ids.checked(presentation_id)}', *map(str, parts))
+    )
+
+
 def presentation_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}'
+    return _of_presentation(presentation_id)
 
 
 def version_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:version'
+    return _of_presentation(presentation_id, 'version')
 
 
 def presentation_rooms_key(presentation_id: str) -> str:
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rooms'
+    return _of_presentation(presentation_id, 'rooms')
 
 
 def room_key(room_sid: str) -> str:
@@ -87,7 +96,7 @@ def kick_key(room_sid: str, participant_sid: str) -> str:
 
 def sent_rules_key(presentation_id: str, identity: str) -> str:
     """The subscribe rules last sent for one participant of a presentation."""
-    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:rules:{identity}'
+    return _of_presentation(presentation_id, 'rules', identity)
 
 
 def media_key(presentation_id: str, sid: str) -> str:
@@ -167,6 +176,27 @@ return {count, record, room}
 """
 
 
+# One more attempt, at once, on a new connection, for a connection error only
+# (a timeout may mean Redis is running the command: not retried). A dropped
+# connection usually failed before Redis ran anything, but the reply can also be
+# lost after it did, so each command on the hot client must be safe to run twice:
+# - apply_event's compare-and-set: a second run finds the record already holds
+#   the merged value, reports a conflict, and the merge finds nothing new (the
+#   callback is then answered "already known": true, and no second write).
+# - count_and_read_presentation: reads; its INCR may count one request twice
+#   in a rate-limit window, never under-count.
+# - audience writes: the ids (question, poll) are chosen before the call, so a
+#   second ask or poll creation writes the same record; votes and hands are set
+#   operations (SADD/SREM, ZADD NX/ZREM/DEL) and ballots an HSET of the same
+#   option, which change nothing the second time; presenter changes are
+#   compare-and-set on `updated_at` (a second run is a conflict, re-decided) and
+#   moderation sets a value. The rate counter may count the caller twice.
+#   Reactions are counted with HINCRBY, which a second run would count twice, so
+#   they use the pool (`AudienceStore.react`), whose checkout notices a dropped
+#   connection before sending, and are not retried.
+HOT_RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 @dataclass(frozen=True)
 class PresentationReads:
     """What a token request reads, fetched together (`count_and_read_presentation`)."""
@@ -196,7 +226,7 @@ class Store:
         # the only round trip. A wrong guess costs a retry with the value the
         # failed compare returns, never a wrong write.
         self._last_seen: dict[str, str] = {}
-        self._single_connection = False
+        self._hot_url: str | None = None  # set by from_url(single_connection=True)
         self._hot_client: redis.Redis | None = None
 
     @classmethod
@@ -204,14 +234,15 @@ class Store:
         """Return a Store on the Redis at `url`.
 
         `single_connection`: the per-request paths (`apply_event`,
-        `count_and_read_presentation`) keep one connection, behind a lock,
-        instead of a pool checkout and return per command, which redis-py makes
-        cost ~20 us, a quarter of the command. For processes that run one request
-        at a time: the WSGI services' sync workers. It is taken on first use, so
-        a service still starts while Redis is down.
+        `count_and_read_presentation`, the audience writes) keep one connection,
+        behind a lock, instead of a pool checkout and return per command, which
+        redis-py makes cost ~20 us, a quarter of the command. For processes that
+        run one request at a time: the WSGI services' sync workers. It is taken on
+        first use, so a service still starts while Redis is down.
         """
         store = cls(redis.Redis.from_url(url, decode_responses=True))
-        store._single_connection = single_connection
+        if single_connection:
+            store._hot_url = url
         return store
 
     @property
@@ -219,13 +250,21 @@ class Store:
         return self._redis
 
     def _hot(self) -> redis.Redis:
-        """Return the client for the per-request paths (see `from_url`)."""
-        if not self._single_connection:
+        """Return the client for the per-request paths (see `from_url`).
+
+        A pool checks a connection before handing it out; this one is never
+        checked, so after Redis restarted its first command finds the socket
+        dead. It is retried once on a fresh connection (`HOT_RETRY`), which is
+        safe because every command sent here may run twice: see `HOT_RETRY`.
+        """
+        if self._hot_url is None:
             return self._redis
         if self._hot_client is None:
-            self._hot_client = redis.Redis(
-                connection_pool=self._redis.connection_pool,
+            self._hot_client = redis.Redis.from_url(
+                self._hot_url,
+                decode_responses=True,
                 single_connection_client=True,
+                retry=HOT_RETRY,
             )
         return self._hot_client
 
@@ -674,21 +713,21 @@ REACTION_BUCKET_TTL = 10  # seconds; a bucket is read within a second of closing
 
 def audience_versions_key(presentation_id: str) -> str:
     """Hash kind -> version of the presentation's questions, hands and polls."""
-    return f'{PREFIX}presentation:{presentation_id}:audience-versions'
+    return _of_presentation(presentation_id, 'audience-versions')
 
 
 def names_key(presentation_id: str) -> str:
     """Hash identity -> the display name the attendee gave when joining."""
-    return f'{PREFIX}presentation:{presentation_id}:names'
+    return _of_presentation(presentation_id, 'names')
 
 
 def questions_key(presentation_id: str) -> str:
     """Sorted set of question ids by the time they were asked."""
-    return f'{PREFIX}presentation:{presentation_id}:questions'
+    return _of_presentation(presentation_id, 'questions')
 
 
 def question_key(presentation_id: str, question_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:question:{question_id}'
+    return _of_presentation(presentation_id, 'question', question_id)
 
 
 def voters_key(presentation_id: str, question_id: str) -> str:
@@ -698,16 +737,16 @@ def voters_key(presentation_id: str, question_id: str) -> str:
 
 def hands_key(presentation_id: str) -> str:
     """Sorted set of identities with a raised hand, by first-raised time (ms)."""
-    return f'{PREFIX}presentation:{presentation_id}:hands'
+    return _of_presentation(presentation_id, 'hands')
 
 
 def polls_key(presentation_id: str) -> str:
     """Sorted set of poll ids by creation time."""
-    return f'{PREFIX}presentation:{presentation_id}:polls'
+    return _of_presentation(presentation_id, 'polls')
 
 
 def poll_key(presentation_id: str, poll_id: str) -> str:
-    return f'{PREFIX}presentation:{presentation_id}:poll:{poll_id}'
+    return _of_presentation(presentation_id, 'poll', poll_id)
 
 
 def ballots_key(presentation_id: str, poll_id: str) -> str:
@@ -722,7 +761,7 @@ def tallies_key(presentation_id: str, poll_id: str) -> str:
 
 def reactions_key(presentation_id: str, bucket: int) -> str:
     """Hash emoji -> count of the reactions in one short window."""
-    return f'{PREFIX}presentation:{presentation_id}:reactions:{bucket}'
+    return _of_presentation(presentation_id, 'reactions', bucket)
 
 
 def change_message(presentation_id: str, kind: str, detail: str = '') -> str:
@@ -1008,9 +1047,13 @@ class AudienceStore:
         keys: list[str],
         args: list,
         message: str | None = None,
+        retry_safe: bool = True,
     ) -> AudienceOutcome:
         """Run one audience write script; `counted` is (scope, identity, window,
-        limit) to count the caller against, or None (the presenter)."""
+        limit) to count the caller against, or None (the presenter).
+
+        `retry_safe` False: the write must not run twice (see `HOT_RETRY`).
+        """
         if counted:
             scope, identity, window, limit = counted
             index, retry_after = _window(window, now)
@@ -1040,7 +1083,7 @@ class AudienceStore:
                 kind,
                 *args,
             ],
-            client=self._hot(),
+            client=self._hot() if retry_safe else self._redis,
         )
         return AudienceOutcome(
             status, tuple(result), retry_after if status == 'rate' else 0
@@ -1151,6 +1194,7 @@ class AudienceStore:
             [reactions_key(presentation_id, bucket)],
             [emoji, REACTION_BUCKET_TTL],
             message=change_message(presentation_id, 'reactions', str(bucket)),
+            retry_safe=False,  # HINCRBY: a second run would count it twice
         )
 
     def reaction_counts(self, presentation_id: str, bucket: int) -> dict[str, int]:

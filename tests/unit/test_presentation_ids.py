@@ -15,8 +15,17 @@ import pytest
 from podium import ids, room_state
 from podium.store import (
     Store,
+    audience_versions_key,
+    hands_key,
+    names_key,
+    poll_key,
+    polls_key,
     presentation_key,
     presentation_rooms_key,
+    question_key,
+    questions_key,
+    reactions_key,
+    sent_rules_key,
     version_key,
 )
 from tests.unit.test_token_service import FakeClock, FakeRooms
@@ -95,7 +104,22 @@ def test_only_strings_are_ids(value):
 
 
 @pytest.mark.parametrize(
-    'builder', [presentation_key, version_key, presentation_rooms_key]
+    'builder',
+    [
+        presentation_key,
+        version_key,
+        presentation_rooms_key,
+        # The audience data's keys too: 'x:hands' would name another key of x.
+        audience_versions_key,
+        names_key,
+        questions_key,
+        hands_key,
+        polls_key,
+        lambda value: sent_rules_key(value, 'attendee-1'),
+        lambda value: question_key(value, 'q1'),
+        lambda value: poll_key(value, 'p1'),
+        lambda value: reactions_key(value, 7),
+    ],
 )
 @pytest.mark.parametrize('value', ['', *MALFORMED])
 def test_the_store_refuses_to_build_a_key_from_a_malformed_id(builder, value):

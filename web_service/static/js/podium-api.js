@@ -1,6 +1,8 @@
 // Podium's HTTP and state-stream protocol. No DOM here: pages call these
 // functions and decide what to show.
 
+import { retryAfterSeconds } from './retry.js';
+
 const GENERIC_MESSAGE = 'Something went wrong. Please try again.';
 const NETWORK_MESSAGE =
   'Podium could not be reached. Check your internet connection and try again.';
@@ -45,7 +47,7 @@ export class PodiumError extends Error {
   /**
    * PodiumError builds an error from what the server or the network said.
    * @param {string} message - for the console
-   * @param {{userMessage?: string, status?: number, title?: string, code?: number}} [details]
+   * @param {{userMessage?: string, status?: number, title?: string, code?: number, retryAfter?: number|null}} [details]
    */
   constructor(message, details = {}) {
     super(message);
@@ -56,6 +58,8 @@ export class PodiumError extends Error {
     this.status = details.status ?? 0;
     /** @type {string} */
     this.title = details.title || '';
+    /** @type {number|null} seconds the server's Retry-After asked for, if any */
+    this.retryAfter = details.retryAfter ?? null;
   }
 }
 
@@ -110,6 +114,7 @@ function failure(method, url, response, data) {
     status: response.status,
     title,
     userMessage: (data && data.description) || messageForStatus(response.status),
+    retryAfter: retryAfterSeconds(response.headers.get('Retry-After')),
   });
 }
 

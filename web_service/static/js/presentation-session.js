@@ -5,6 +5,7 @@
 import { endPresentation, requestToken, setSubscribeRules } from './podium-api.js';
 import { connectVideo, ROOM_COMPLETED, videoErrorMessage, withUserMessage } from './video-client.js';
 import { mediaErrorMessage } from './messages.js';
+import { withRetries } from './retry.js';
 
 /**
  * @typedef {import('./video-client.js').VideoRoom} VideoRoom
@@ -76,15 +77,12 @@ function isRetryable(error) {
  * @returns {Promise<void>}
  */
 async function applySubscribeRules(presentationId, token) {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await setSubscribeRules(presentationId, token);
-      return;
-    } catch (ex) {
-      if (attempt >= SUBSCRIBE_RULES_ATTEMPTS || !isRetryable(ex)) throw ex;
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
-  }
+  // A 429 says when (Retry-After): retries wait that long plus jitter, so the
+  // audience of a starting talk does not come back all at once.
+  await withRetries(() => setSubscribeRules(presentationId, token), {
+    attempts: SUBSCRIBE_RULES_ATTEMPTS,
+    isRetryable,
+  });
 }
 
 /**
