@@ -4,9 +4,10 @@ Runs in its own process, so the web service's event loop shares nothing with
 it. SPEC: {"host", "port", "path", "connections", "warm", "open_concurrency"}.
 
 The stream's events are typed (web_service/live.py, docs/audience-api.md):
-`state`, `questions`, `hands` and `polls` carry a version each, and every event
-id lists them all, `<state>.<questions>.<hands>.<polls>`; `reactions` events
-have no id. Arrivals are kept per (kind, version) of the versioned kinds.
+`state`, `questions`, `hands`, `polls` and `stage` carry a version each, and
+every event id lists them all, `<state>.<questions>.<hands>.<polls>.<stage>`;
+`reactions` events have no id. Arrivals are kept per (kind, version) of the
+versioned kinds.
 
 Talks to its parent over stdin/stdout, one line each:
   -> `warm`                  the first `warm` streams have their first event
@@ -29,7 +30,7 @@ import json
 import sys
 import time
 
-VERSIONED_KINDS = ('state', 'questions', 'hands', 'polls')  # the id's order
+VERSIONED_KINDS = ('state', 'questions', 'hands', 'polls', 'stage')  # the id's order
 
 
 def parse_event_id(raw: bytes | str) -> dict[str, int]:

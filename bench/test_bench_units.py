@@ -53,16 +53,18 @@ def test_profile_top_skips_idle_stacks(tmp_path):
 
 
 def test_sse_event_ids_name_the_version_of_each_kind():
-    assert parse_event_id(b'7.3.0.12') == {
+    assert parse_event_id(b'7.3.0.12.2') == {
         'state': 7,
         'questions': 3,
         'hands': 0,
         'polls': 12,
+        'stage': 2,
     }
     assert parse_event_id('41') == {'state': 41}  # a stream before audience events
     assert parse_event_id(b'') == {}
     assert parse_event_id(b'1.2.3') == {}
-    assert parse_event_id(b'1.x.3.4') == {}
+    assert parse_event_id(b'1.2.3.4') == {}  # before the stage: all is sent again
+    assert parse_event_id(b'1.x.3.4.5') == {}
 
 
 def test_sse_blocks_parse_fields_and_skip_comments():
@@ -88,8 +90,8 @@ def test_sse_dispatch_keeps_arrivals_per_kind_and_version_and_partial_events():
     streams, rest, first = dispatch(
         2,
         b': keep-alive\n\nretry: 2000\n\n'
-        b'event: state\nid: 7.0.0.0\ndata: {}\n\n'
-        b'event: questions\nid: 7.5.0.0\ndata: {}\n\n'
+        b'event: state\nid: 7.0.0.0.0\ndata: {}\n\n'
+        b'event: questions\nid: 7.5.0.0.0\ndata: {}\n\n'
         b'event: reactions\ndata: {"counts": {}}\n\nevent: sta',
     )
     assert first is False

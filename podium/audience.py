@@ -49,7 +49,8 @@ VISIBILITIES = (AFTER_VOTE, AFTER_CLOSE)
 QUESTIONS = 'questions'
 HANDS = 'hands'
 POLLS = 'polls'
-AUDIENCE_KINDS = (QUESTIONS, HANDS, POLLS)
+STAGE = 'stage'  # who is invited or speaking: podium.stage
+AUDIENCE_KINDS = (QUESTIONS, HANDS, POLLS, STAGE)
 
 
 class InvalidInput(ValueError):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from podium import attendance, audience, ids, recording_state, room_state
+from podium import attendance, audience, ids, recording_state, room_state, stage
 from podium.room_state import RoomEvent
 
 PREFIX = 'podium:'
@@ -740,6 +740,15 @@ def hands_key(presentation_id: str) -> str:
     return _of_presentation(presentation_id, 'hands')
 
 
+def stage_key(presentation_id: str) -> str:
+    """Hash slot ('1'..'N') -> seat (JSON) of who is invited or speaking.
+
+    Lives as long as the audience data (AUDIENCE_TTL, refreshed on write) and is
+    versioned as the `stage` kind of the audience versions, like the hand queue.
+    """
+    return _of_presentation(presentation_id, 'stage')
+
+
 def polls_key(presentation_id: str) -> str:
     """Sorted set of poll ids by creation time."""
     return _of_presentation(presentation_id, 'polls')
@@ -938,6 +947,24 @@ return {'ok'}
 """
 )
 
+# A stage change decided by a pure transition (podium.stage) on what was read:
+# written only if no other stage write came in between, told by the stage
+# version being still the one read (compare-and-set, as _CHANGE).
+# KEYS[4] stage; ARGV[8] stage version as read ('' = none), ARGV[9..] the
+# whole new stage as slot, seat JSON pairs
+_STAGE = (
+    _AUDIENCE_PRELUDE
+    + """
+if (redis.call('HGET', KEYS[3], ARGV[7]) or '') ~= ARGV[8] then return {'conflict'} end
+redis.call('DEL', KEYS[4])
+if #ARGV >= 9 then
+  redis.call('HSET', KEYS[4], unpack(ARGV, 9))
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
+return {'ok', bump()}
+"""
+)
+
 # ARGV[8] '1' moderated, '0' not
 _SET_MODERATED = (
     _AUDIENCE_PRELUDE
@@ -952,12 +979,12 @@ return {'ok'}
 
 # The presentation's audience data in one consistent snapshot, for the kinds
 # asked for. KEYS[1] versions, [2] presentation, [3] questions index,
-# [4] hands, [5] names, [6] polls index; ARGV[1] question key prefix,
+# [4] hands, [5] names, [6] polls index, [7] stage; ARGV[1] question key prefix,
 # ARGV[2] poll key prefix, ARGV[3..] kinds
 _READ_AUDIENCE = """
 local want = {}
 for i = 3, #ARGV do want[ARGV[i]] = true end
-local questions, hands, names, polls = {}, {}, {}, {}
+local questions, hands, names, polls, seats = {}, {}, {}, {}, {}
 if want.questions then
   for i, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
     local key = ARGV[1] .. id
@@ -976,10 +1003,11 @@ if want.polls then
     polls[i] = {redis.call('HGETALL', key), redis.call('HGETALL', key .. ':tallies')}
   end
 end
+if want.stage then seats = redis.call('HGETALL', KEYS[7]) end
 return {
   redis.call('HGETALL', KEYS[1]),
   redis.call('HMGET', KEYS[2], 'id', 'moderated', 'answering_now', 'ended_at'),
-  questions, hands, names, polls,
+  questions, hands, names, polls, seats,
 }
 """
 
@@ -1006,10 +1034,29 @@ class AudienceSnapshot:
     hands: dict[str, int]  # identity -> first raised (ms)
     names: dict[str, str]  # of the identities with a raised hand
     polls: list[dict]  # podium.audience.poll_record
+    stage: dict = field(default_factory=stage.empty)  # podium.stage state
 
 
 def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _stage_state(seats: dict[str, str]) -> dict:
+    return {'slots': {slot: json.loads(seat) for slot, seat in seats.items()}}
+
+
+STAGE_ATTEMPTS = 5  # concurrent stage writes are rare: the presenter and N people
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """What a stage change did: `status` 'ok' or why not, the stage after it,
+    its version, and what the transition returned beside the state (a slot)."""
+
+    status: str  # ok | no-presentation | ended | conflict
+    state: dict
+    version: int
+    result: object = None
 
 
 class AudienceStore:
@@ -1027,6 +1074,7 @@ class AudienceStore:
         self._change = client.register_script(_CHANGE)
         self._read_audience = client.register_script(_READ_AUDIENCE)
         self._set_moderated = client.register_script(_SET_MODERATED)
+        self._stage = client.register_script(_STAGE)
 
     @property
     def base(self) -> Store:
@@ -1315,20 +1363,23 @@ class AudienceStore:
         self, presentation_id: str, kinds: Iterable[str]
     ) -> AudienceSnapshot:
         """Return the kinds' data and every audience version, in one snapshot."""
-        versions, presentation, questions, hands, names, polls = self._read_audience(
-            keys=[
-                audience_versions_key(presentation_id),
-                presentation_key(presentation_id),
-                questions_key(presentation_id),
-                hands_key(presentation_id),
-                names_key(presentation_id),
-                polls_key(presentation_id),
-            ],
-            args=[
-                question_key(presentation_id, ''),
-                poll_key(presentation_id, ''),
-                *kinds,
-            ],
+        versions, presentation, questions, hands, names, polls, seats = (
+            self._read_audience(
+                keys=[
+                    audience_versions_key(presentation_id),
+                    presentation_key(presentation_id),
+                    questions_key(presentation_id),
+                    hands_key(presentation_id),
+                    names_key(presentation_id),
+                    polls_key(presentation_id),
+                    stage_key(presentation_id),
+                ],
+                args=[
+                    question_key(presentation_id, ''),
+                    poll_key(presentation_id, ''),
+                    *kinds,
+                ],
+            )
         )
         raised = _pairs(hands)
         return AudienceSnapshot(
@@ -1353,6 +1404,7 @@ class AudienceStore:
                 for flat, tallies in polls
                 if flat
             ],
+            stage=_stage_state(_pairs(seats)),
         )
 
     def voted_questions(
@@ -1382,3 +1434,51 @@ class AudienceStore:
             for poll_id, option in zip(poll_ids, found, strict=True)
             if option is not None
         }
+
+    # Stage ------------------------------------------------------------------------
+
+    def read_stage(self, presentation_id: str) -> tuple[dict, int]:
+        """Return the stage state (podium.stage) and its version."""
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(stage_key(presentation_id))
+            pipe.hget(audience_versions_key(presentation_id), audience.STAGE)
+            seats, version = pipe.execute()
+        return _stage_state(seats), int(version or 0)
+
+    def change_stage(
+        self,
+        presentation_id: str,
+        transition: Callable[[dict], tuple[dict, object]],
+        *,
+        now: float,
+    ) -> StageOutcome:
+        """Apply `transition` (state -> (new state, result)) to the stored stage.
+
+        The transition runs on what was read and its result is written only if
+        the stage did not move on meanwhile; otherwise it runs again on the new
+        state. A podium.stage.StageError it raises goes to the caller. A
+        transition that changes nothing writes nothing and publishes nothing.
+        """
+        for _ in range(STAGE_ATTEMPTS):
+            state, version = self.read_stage(presentation_id)
+            new_state, result = transition(state)
+            if new_state == state:
+                return StageOutcome('ok', state, version, result)
+            pairs = [
+                item
+                for slot, seat in sorted(new_state['slots'].items())
+                for item in (slot, json.dumps(seat, separators=(',', ':')))
+            ]
+            outcome = self._audience_write(
+                self._stage,
+                presentation_id,
+                audience.STAGE,
+                now,
+                None,
+                [stage_key(presentation_id)],
+                [str(version) if version else '', *pairs],
+            )
+            if outcome.status != 'conflict':
+                written = int(outcome.result[0]) if outcome.status == 'ok' else version
+                return StageOutcome(outcome.status, new_state, written, result)
+        return StageOutcome('conflict', state, version)

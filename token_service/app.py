@@ -35,6 +35,13 @@ from token_service.rate_limits import (
 )
 from token_service.report import Report
 from token_service.rooms import Rooms, twilio_client
+from token_service.stage import (
+    Stage,
+    StageAccept,
+    StageLeave,
+    StageSlot,
+    StageSlotMute,
+)
 from token_service.subscribe_rules import SubscribeRules
 from token_service.tokens import Tokens
 
@@ -100,6 +107,7 @@ def create_app(
         PresentationEnd(config, store, rooms, clock),
     )
     add_audience_routes(app, config, audience, clock, rate_limits)
+    add_stage_routes(app, (config, audience, clock, rate_limits, rooms))
     app.add_route('/api/healthz', Health(store))
     app.add_route('/api/livez', health.Liveness())
     app.add_route(
@@ -144,3 +152,15 @@ def add_audience_routes(
     report = Report(config, audience, clock)
     app.add_route(f'{base}/report', report)
     app.add_route(f'{base}/report.csv', report, suffix='csv')
+
+
+def add_stage_routes(app: falcon.App, deps: tuple) -> None:
+    """Route inviting attendees on stage (docs/stage.md)."""
+    base = f'{PRESENTATION_PATH}/stage'
+    app.add_route(base, Stage(*deps))
+    app.add_route(f'{base}/accept', StageAccept(*deps))
+    leave = StageLeave(*deps)
+    app.add_route(f'{base}/decline', leave)
+    app.add_route(f'{base}/leave', leave)
+    app.add_route(f'{base}/{{slot}}', StageSlot(*deps))
+    app.add_route(f'{base}/{{slot}}/mute', StageSlotMute(*deps))

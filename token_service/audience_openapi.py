@@ -27,6 +27,7 @@ def _path_param(name: str, description: str) -> dict:
 
 QUESTION_ID = _path_param('question_id', 'A question id from POST questions.')
 POLL_ID = _path_param('poll_id', 'A poll id from POST polls.')
+SLOT = _path_param('slot', 'A stage slot number, 1..PODIUM_STAGE_SLOTS.')
 IDENTITY = _path_param('identity', 'An attendee identity from the hand queue.')
 
 TEXT = {'type': 'string', 'minLength': 1}
@@ -230,6 +231,67 @@ def paths(presentation_id: dict) -> dict:
                 PRESENTER,
                 '200',
                 OBJECT,
+            ),
+        },
+        f'{BASE}/stage': {
+            'parameters': [presentation_id],
+            'post': _op(
+                'Invite an attendee on stage (presenter)',
+                'inviteOnStage',
+                PRESENTER,
+                '201',
+                OBJECT,
+                body={
+                    'type': 'object',
+                    'required': ['identity'],
+                    'properties': {'identity': {'type': 'string'}},
+                },
+                description='Reserves the lowest free slot (speaker-1..N); 409 '
+                'when all are taken (docs/stage.md).',
+            ),
+        },
+        f'{BASE}/stage/accept': {
+            'parameters': [presentation_id],
+            'post': _op(
+                'Accept your invitation: returns an access token for your slot',
+                'acceptStage',
+                ATTENDEE,
+                '200',
+                OBJECT,
+            ),
+        },
+        f'{BASE}/stage/decline': {
+            'parameters': [presentation_id],
+            'post': _op(
+                'Decline your invitation', 'declineStage', ATTENDEE, '200', OBJECT
+            ),
+        },
+        f'{BASE}/stage/leave': {
+            'parameters': [presentation_id],
+            'post': _op('Step off stage', 'leaveStage', ATTENDEE, '200', OBJECT),
+        },
+        f'{BASE}/stage/{{slot}}': {
+            'parameters': [presentation_id, SLOT],
+            'delete': _op(
+                'Withdraw an invitation or take a speaker off stage (presenter)',
+                'removeFromStage',
+                PRESENTER,
+                '200',
+                OBJECT,
+            ),
+        },
+        f'{BASE}/stage/{{slot}}/mute': {
+            'parameters': [presentation_id, SLOT],
+            'post': _op(
+                'Mute a speaker, or let them unmute (presenter)',
+                'muteOnStage',
+                PRESENTER,
+                '200',
+                OBJECT,
+                body={
+                    'type': 'object',
+                    'properties': {'muted': {'type': 'boolean'}},
+                },
             ),
         },
         f'{BASE}/polls': {

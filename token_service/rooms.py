@@ -145,6 +145,17 @@ class Rooms:
         log.info('composition %s of room %s enqueued', composition.sid, room_sid)
         return composition.sid
 
+    def disconnect(self, room: str, identity: str) -> None:
+        """Disconnect a participant (a speaker taken off stage); gone is fine."""
+        try:
+            self._client.video.v1.rooms(room).participants(identity).update(
+                status='disconnected'
+            )
+        except VIDEO_ERRORS as ex:
+            if ex.status != 404:
+                raise
+        log.info('disconnected %s from room %s', identity, room)
+
     def set_subscribe_rules(self, room: str, identity: str, rules: list[dict]) -> None:
         """Replace a connected participant's subscribe rules."""
         participant = self._client.video.v1.rooms(room).participants(identity)

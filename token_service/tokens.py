@@ -40,17 +40,24 @@ def new_attendee_identity() -> str:
 
 
 def issue_token(
-    config: TokenServiceConfig, identity: str, room_name: str, now: float
+    config: TokenServiceConfig,
+    identity: str,
+    room_name: str,
+    now: float,
+    *,
+    ttl: int | None = None,
 ) -> IssuedToken:
-    """Return a Video access token for `identity`, valid in `room_name` only."""
+    """Return a Video access token for `identity`, valid in `room_name` only,
+    for `ttl` seconds (default: the configured token TTL)."""
+    ttl = config.token_ttl if ttl is None else ttl
     issued_at = int(now)
-    expires_at = issued_at + config.token_ttl
+    expires_at = issued_at + ttl
     token = AccessToken(
         config.account_sid,
         config.api_key_sid,
         config.api_key_secret,
         identity=identity,
-        ttl=config.token_ttl,
+        ttl=ttl,
         nbf=issued_at,
         valid_until=expires_at,
     )

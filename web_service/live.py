@@ -1,10 +1,11 @@
 """Presentation state for pages: one JSON read, and a Server-Sent Events stream.
 
 The stream carries typed events: `state` (the room-state view), `questions`,
-`hands` and `polls` (public audience data), each versioned, and `reactions`
-(counts since the last one; not resumable, they are gone a second later). An
-event's id lists the version of each kind the client holds once it has the
-event, `<state>.<questions>.<hands>.<polls>`, so a reconnection with
+`hands` and `polls` (public audience data), `stage` (who is invited or
+speaking, podium.stage), each versioned, and `reactions` (counts since the
+last one; not resumable, they are gone a second later). An event's id lists
+the version of each kind the client holds once it has the event,
+`<state>.<questions>.<hands>.<polls>.<stage>`, so a reconnection with
 Last-Event-ID gets exactly the kinds it missed (docs/audience-api.md).
 """
 
@@ -16,15 +17,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import falcon
 from falcon.asgi import SSEvent
 
-from podium import audience, metrics
+from podium import audience, metrics, stage
 from podium.store import AudienceSnapshot
 from web_service.changes import KINDS, STATE, ChangeHub, ReadAudience
 from web_service.pages import MAX_ID_LENGTH
 
 KEEPALIVE_INTERVAL = 15.0  # seconds; proxies drop idle connections after ~60 s
 RECONNECT_DELAY_MS = 2000  # how long EventSource waits before reconnecting
-# Four versions of up to 16 digits; a longer Last-Event-ID was never ours.
-MAX_EVENT_ID_LENGTH = 80
+# Five versions of up to 16 digits; a longer Last-Event-ID was never ours.
+MAX_EVENT_ID_LENGTH = 90
 
 ON_DISCONNECT = (
     'podium.on_disconnect'  # scope key: callbacks run when the client leaves
@@ -141,6 +142,10 @@ def public_sections(snapshot: AudienceSnapshot, kinds) -> dict[str, dict]:
     if audience.POLLS in kinds:
         sections[audience.POLLS] = audience.polls_view(
             snapshot.polls, versions.get(audience.POLLS, 0)
+        )
+    if audience.STAGE in kinds:
+        sections[audience.STAGE] = stage.stage_view(
+            snapshot.stage, versions.get(audience.STAGE, 0)
         )
     return sections
 

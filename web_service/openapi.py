@@ -35,19 +35,21 @@ SCHEMAS = {
         'properties': {
             'event': {
                 'type': 'string',
-                'enum': ['state', 'questions', 'hands', 'polls', 'reactions'],
+                'enum': ['state', 'questions', 'hands', 'polls', 'stage', 'reactions'],
             },
             'id': {
                 'type': 'string',
-                'pattern': '^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$',
+                'pattern': '^[0-9]+([.][0-9]+){4}$',
                 'description': 'The versions the client holds once it has this '
-                'event: <state>.<questions>.<hands>.<polls>. Reactions events '
+                'event: <state>.<questions>.<hands>.<polls>.<stage>. Reactions events '
                 'have no id (they are not replayed).',
             },
             'data': {
                 'type': 'string',
                 'description': 'JSON: the View (state), or the public questions, '
-                'hand queue, polls, or reaction counts since the last reactions '
+                'hand queue, polls, stage ({version, speakers: [{slot, '
+                'slot_identity, identity, name, status: invited|speaking, muted}]}, '
+                'docs/stage.md), or reaction counts since the last reactions '
                 'event (docs/audience-api.md).',
             },
             'retry': {
@@ -181,9 +183,11 @@ PATHS = {
             'summary': 'The view and audience data as they change, as Server-Sent '
             'Events',
             'description': 'Typed events: `state` (data: the View), `questions`, '
-            '`hands`, `polls` (public audience data, each with its version) and '
+            '`hands`, `polls` (public audience data, each with its version), '
+            '`stage` (who is invited or speaking, with its version) and '
             '`reactions` (counts per emoji, at most 4 a second, no id). An id is '
-            '`<state>.<questions>.<hands>.<polls>` versions; comments keep an idle '
+            '`<state>.<questions>.<hands>.<polls>.<stage>` versions; comments keep '
+            'an idle '
             'stream alive. The stream starts with every kind the client lacks '
             '(per the Last-Event-ID header or the last_event_id parameter; a bare '
             'number is a state version; anything else, including anything longer '

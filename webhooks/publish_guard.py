@@ -27,10 +27,10 @@ import requests
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from podium import publishing
+from podium import publishing, room_state, stage
 from podium.config import WebhooksConfig
 from podium.room_state import RoomEvent
-from podium.store import Store
+from podium.store import AudienceStore, Store
 from podium.video_api import VIDEO_ERRORS, video_client
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,27 @@ def kick_client(config: WebhooksConfig) -> Client:
 def no_speakers(event: RoomEvent) -> Collection[str]:
     """Return who besides the presenter may publish in the event's room: nobody yet."""
     return ()
+
+
+def stage_speakers(
+    audience: AudienceStore, slots: int
+) -> Callable[[RoomEvent], Collection[str]]:
+    """Return the policy admitting the slot identities of accepted speakers, read
+    from the stage state in Redis at each callback: a replayed slot token cannot
+    publish once its slot is freed (docs/stage.md)."""
+
+    def speakers(event: RoomEvent) -> Collection[str]:
+        presentation_id = room_state.presentation_id_for(event.room_name)
+        if presentation_id is None or stage.slot_of(event.identity, slots) is None:
+            return ()  # only slot identities can be speakers: no Redis read
+        state, _ = audience.read_stage(presentation_id)
+        return [
+            identity
+            for identity in stage.slot_identities(slots)
+            if stage.may_publish_from(state, identity, slots)
+        ]
+
+    return speakers
 
 
 class PublishGuard:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from podium import stage
 from podium import store as keys
 from podium.store import CHANGES_CHANNEL, AudienceStore, Store
 from tests.unit.test_audience import interleavings
@@ -297,3 +298,88 @@ def test_stored_hand_queue_converges_in_any_interleaving(case):
         if first is not None:
             expected[identity] = int((NOW + first) * 1000)
     assert aud.read_audience('p1', ['hands']).hands == expected
+
+
+# Stage ----------------------------------------------------------------------
+
+
+def invite(aud, identity='attendee-1', name='Ann', slots=3):
+    return aud.change_stage(
+        'p1',
+        lambda state: stage.invite(
+            state, identity, name, slots=slots, at_ms=int(NOW * 1000)
+        ),
+        now=NOW,
+    )
+
+
+def test_the_stage_is_stored_versioned_and_published(aud):
+    pubsub = aud._redis.pubsub()
+    pubsub.subscribe(CHANGES_CHANNEL)
+    first = invite(aud)
+    assert first.status == 'ok' and first.result == '1'
+    assert first.version == int(NOW * 1000)  # starts at the clock, like hands
+    second = invite(aud, 'attendee-2', 'Bob')
+    assert second.result == '2' and second.version == first.version + 1
+    state, version = aud.read_stage('p1')
+    assert version == second.version
+    assert [seat['identity'] for seat in state['slots'].values()] == [
+        'attendee-1',
+        'attendee-2',
+    ]
+    assert published(pubsub)[1:] == ['p1 stage', 'p1 stage']
+    assert aud._redis.ttl(keys.stage_key('p1')) > keys.AUDIENCE_TTL - 5
+    snapshot = aud.read_audience('p1', ['stage'])
+    assert snapshot.stage == state and snapshot.versions['stage'] == version
+    pubsub.close()
+
+
+def test_a_stage_change_that_changes_nothing_writes_nothing(aud):
+    invite(aud)
+    _, before = aud.read_stage('p1')
+    outcome = aud.change_stage(
+        'p1', lambda state: (stage.leave(state, 'attendee-9'), None), now=NOW
+    )
+    assert outcome.status == 'ok' and outcome.version == before
+    assert aud.read_stage('p1')[1] == before
+
+
+def test_freeing_the_last_slot_empties_the_stage(aud):
+    invite(aud)
+    aud.change_stage(
+        'p1', lambda state: (stage.leave(state, 'attendee-1'), None), now=NOW
+    )
+    assert aud.read_stage('p1')[0] == stage.empty()
+    assert not aud._redis.exists(keys.stage_key('p1'))
+
+
+def test_a_full_stage_refuses_and_the_refusal_reaches_the_caller(aud):
+    for n in range(3):
+        invite(aud, f'attendee-{n}')
+    with pytest.raises(stage.StageError) as refused:
+        invite(aud, 'attendee-9')
+    assert refused.value.status == 409
+
+
+def test_a_stage_write_that_lost_a_race_runs_again_on_the_new_state(aud):
+    raced = []
+
+    def transition(state):
+        if not raced:  # another writer takes slot 1 between our read and write
+            raced.append(True)
+            invite(aud, 'attendee-2', 'Bob')
+        return stage.invite(state, 'attendee-1', 'Ann', slots=3, at_ms=0)
+
+    outcome = aud.change_stage('p1', transition, now=NOW)
+    assert outcome.status == 'ok' and outcome.result == '2'
+    state, _ = aud.read_stage('p1')
+    assert {slot: seat['identity'] for slot, seat in state['slots'].items()} == {
+        '1': 'attendee-2',
+        '2': 'attendee-1',
+    }
+
+
+def test_the_stage_of_an_ended_presentation_does_not_change(aud):
+    aud.base.end_presentation('p1', 5)
+    assert invite(aud).status == 'ended'
+    assert aud.read_stage('p1') == (stage.empty(), 0)

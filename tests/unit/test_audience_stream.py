@@ -114,16 +114,17 @@ def test_a_new_stream_gets_current_questions_hands_and_polls(aud):
         hub = ChangeHub(read_view, read_audience=read_audience)
         events = PresentationEvents(read_view, hub, read_audience=read_audience)
         stream = events.stream('p1', '')
-        state, questions, hands, polls = await take(stream, 4)
+        state, questions, hands, polls, on_stage = await take(stream, 5)
         await stream.aclose()
-        return state, questions, hands, polls
+        return state, questions, hands, polls, on_stage
 
-    state, questions, hands, polls = asyncio.run(scenario())
-    assert [e['event'] for e in (state, questions, hands, polls)] == [
+    state, questions, hands, polls, on_stage = asyncio.run(scenario())
+    assert [e['event'] for e in (state, questions, hands, polls, on_stage)] == [
         'state',
         'questions',
         'hands',
         'polls',
+        'stage',
     ]
     assert state['retry'] == '2000' and 'retry' not in questions
     data = json.loads(questions['data'])
@@ -140,12 +141,14 @@ def test_a_new_stream_gets_current_questions_hands_and_polls(aud):
     ]
     (poll,) = json.loads(polls['data'])['polls']
     assert poll['votes'] is None and poll['total'] == 1  # results after voting
-    versions = parse_event_id(polls['id'])
+    assert json.loads(on_stage['data']) == {'version': 0, 'speakers': []}
+    versions = parse_event_id(on_stage['id'])
     assert versions == {
         'state': 0,
         'questions': json.loads(questions['data'])['version'],
         'hands': json.loads(hands['data'])['version'],
         'polls': json.loads(polls['data'])['version'],
+        'stage': 0,
     }
 
 
@@ -159,7 +162,7 @@ def test_a_reconnection_gets_only_what_it_missed(aud):
             read_view, hub, read_audience=read_audience, keepalive=0.01
         )
         stream = events.stream('p1', '')
-        *_, last = await take(stream, 4)
+        *_, last = await take(stream, 5)
         await stream.aclose()
 
         # Everything held: only the reconnection delay, then keep-alives.
@@ -195,7 +198,7 @@ def test_changes_are_pushed_as_typed_events_coalesced(aud, server):
         events = PresentationEvents(read_view, hub, read_audience=read_audience)
         try:
             stream = events.stream('p1', '')
-            await take(stream, 4)
+            await take(stream, 5)
             await asyncio.wait_for(hub.subscribed.wait(), WAIT)
             reads = hub.reads
             for i in range(50):  # a vote storm: published by each Lua write
@@ -228,7 +231,7 @@ def test_reactions_are_pushed_once_per_window_with_counts_and_no_id(aud):
         )
         events = PresentationEvents(read_view, hub, read_audience=read_audience)
         stream = events.stream('p1', '')
-        await take(stream, 4)
+        await take(stream, 5)
         for i in range(300):  # 300 people react in one window
             aud.react('p1', '👏' if i % 3 else '🎉', bucket, now=NOW, counted=None)
             hub.notify('p1', 'reactions', str(bucket))  # as each message would
@@ -254,7 +257,11 @@ def test_change_messages_name_what_changed():
     [
         ('', {}),
         ('7', {'state': 7}),
-        ('1.2.3.4', {'state': 1, 'questions': 2, 'hands': 3, 'polls': 4}),
+        (
+            '1.2.3.4.5',
+            {'state': 1, 'questions': 2, 'hands': 3, 'polls': 4, 'stage': 5},
+        ),
+        ('1.2.3.4', {}),  # before the stage: everything is sent again
         ('1.2', {}),
         ('1.x.3.4', {}),
         ('-1', {}),

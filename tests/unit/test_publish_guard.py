@@ -215,3 +215,40 @@ def test_the_presenters_tracks_are_never_kicked(client, rooms_client):
     form = callback('track-added', 2, **participant(PRESENTER, 'presenter'), **track())
     assert send(client, form).status_code == 204
     assert rooms_client.updates == []
+
+
+def test_the_stage_policy_admits_only_accepted_slots():
+    import fakeredis
+
+    from podium import room_state as rs
+    from podium import stage
+    from podium.store import AudienceStore
+    from podium.store import Store as RedisStore
+    from webhooks.publish_guard import stage_speakers
+
+    base = RedisStore(fakeredis.FakeRedis(decode_responses=True))
+    base.create_presentation({'id': 'p1', 'title': 'T', 'created_at': '1'})
+    audience = AudienceStore(base)
+    policy = stage_speakers(audience, 3)
+
+    def event(identity):
+        return rs.RoomEvent(
+            name='track-added',
+            room_sid='RM1',
+            room_name=rs.room_name_for('p1'),
+            timestamp=0,
+            identity=identity,
+        )
+
+    assert policy(event('speaker-1')) == []  # uninvited slot token: refused
+    audience.change_stage(
+        'p1',
+        lambda s: stage.invite(s, 'attendee-a', 'Ann', slots=3, at_ms=0),
+        now=1.0,
+    )
+    assert policy(event('speaker-1')) == []  # invited, not accepted yet
+    audience.change_stage(
+        'p1', lambda s: stage.accept(s, 'attendee-a', at_ms=0), now=1.0
+    )
+    assert policy(event('speaker-1')) == ['speaker-1']
+    assert policy(event('speaker-2')) == ['speaker-1']  # not speaker-2

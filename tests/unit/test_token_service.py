@@ -58,6 +58,9 @@ class FakeRooms:
     def set_subscribe_rules(self, room: str, identity: str, rules: list) -> None:
         self._call('set_subscribe_rules', room, identity, rules)
 
+    def disconnect(self, room: str, identity: str) -> None:
+        self._call('disconnect', room, identity)
+
     def named(self, name: str) -> list[tuple]:
         return [c for c in self.calls if c[0] == name]
 

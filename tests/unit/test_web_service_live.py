@@ -69,14 +69,14 @@ def test_stream_sends_the_view_then_each_change(store, presentation):
         stream = PresentationEvents(reader(store), hub).stream('p1', '')
         first = parse(await anext(stream))
         assert first['event'] == 'state'
-        assert first['id'] == '0.0.0.0'  # versions of state, questions, hands, polls
+        assert first['id'] == '0.0.0.0.0'  # state, questions, hands, polls, stage
         assert json.loads(first['data']) == store.read_view('p1')
         assert first['retry'] == '2000'
 
         store.end_presentation('p1', ended_at=1000)
         hub.notify('p1')
         pushed = parse(await asyncio.wait_for(anext(stream), WAIT))
-        assert pushed['id'] == '1.0.0.0'
+        assert pushed['id'] == '1.0.0.0.0'
         assert json.loads(pushed['data'])['status'] == 'ended'
         await stream.aclose()
         assert hub.watching('p1') == 0
@@ -98,7 +98,7 @@ def test_stream_does_not_resend_what_the_client_has(store, presentation):
         hub.notify('p1')
         # ...and the next event is the change itself.
         pushed = parse(await asyncio.wait_for(anext(stream), WAIT))
-        assert pushed['id'] == '1.0.0.0'
+        assert pushed['id'] == '1.0.0.0.0'
         await stream.aclose()
 
     asyncio.run(scenario())
@@ -110,7 +110,7 @@ def test_stream_resends_when_the_client_is_behind(store, presentation):
         hub = ChangeHub(reader(store))
         stream = PresentationEvents(reader(store), hub).stream('p1', '0')
         first = parse(await anext(stream))
-        assert first['id'] == '1.0.0.0'
+        assert first['id'] == '1.0.0.0.0'
         await stream.aclose()
 
     asyncio.run(scenario())
@@ -141,10 +141,10 @@ def test_events_endpoint_streams_over_http(config, store, presentation):
                 assert result.headers['cache-control'] == 'no-store'
                 assert result.headers['x-accel-buffering'] == 'no'
                 body = await read_until(result, b'\n\n')
-                assert body.startswith(b'event: state\nid: 0.0.0.0\n')
+                assert body.startswith(b'event: state\nid: 0.0.0.0.0\n')
                 store.end_presentation('p1', ended_at=1000)
                 hub.notify('p1')
-                body = await read_until(result, b'id: 1.0.0.0\n')
+                body = await read_until(result, b'id: 1.0.0.0.0\n')
                 assert b'"status":"ended"' in body
 
     asyncio.run(scenario())
