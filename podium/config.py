@@ -278,6 +278,9 @@ class WebhooksConfig:
     api_key_secret: str = field(repr=False)
     auth_token: str = field(repr=False)
     video_api_url: str = DEFAULT_TWILIO_API_URL
+    # Stage slots whose accepted speakers may publish (podium/stage.py): the same
+    # PODIUM_STAGE_SLOTS the token service reads.
+    stage_slots: int = stage.DEFAULT_SLOTS
 
     @property
     def status_callback_url(self) -> str:
@@ -298,6 +301,9 @@ class WebhooksConfig:
                 'TWILIO_AUTH_TOKEN',
                 'the account Auth Token is needed to check room status callback '
                 'signatures',
+            ),
+            stage_slots=read.integer(
+                'PODIUM_STAGE_SLOTS', stage.DEFAULT_SLOTS, 1, stage.MAX_SLOTS
             ),
         )
 

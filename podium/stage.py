@@ -130,15 +130,19 @@ def leave(state: Mapping, identity: str) -> dict:
     return {'slots': seats}
 
 
-def slot_left(state: Mapping, slot: str) -> dict:
+def slot_left(state: Mapping, slot: str, at_ms: int | None = None) -> dict:
     """The slot's connection disconnected (reload, closed tab): free the slot.
 
     Only a speaking seat is freed: an invitation waits for its answer, and no
-    connection uses the slot before the attendee accepts.
+    connection uses the slot before the attendee accepts. `at_ms`, the time of
+    the disconnect, keeps a late callback about an earlier speaker of the same
+    slot from freeing the seat of whoever accepted it since.
     """
     seats = _seats(state)
     seat = seats.get(slot)
-    if seat is not None and seat['status'] == SPEAKING:
+    if seat is None or seat['status'] != SPEAKING:
+        return {'slots': seats}
+    if at_ms is None or at_ms >= seat['at']:
         del seats[slot]
     return {'slots': seats}
 

@@ -13,14 +13,15 @@ from podium import health, metrics
 from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.http_errors import serialize_error
 from podium.rebuild import StateWatcher, watch_state
-from podium.store import Store
+from podium.store import AudienceStore, Store
 from webhooks.callback_metrics import CallbackRejections
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
 from webhooks.openapi import OPENAPI_PATH, OpenApiDocument
-from webhooks.publish_guard import PublishGuard, kick_client
+from webhooks.publish_guard import PublishGuard, kick_client, stage_speakers
 from webhooks.room_events import RoomEvents
 from webhooks.signature import TwilioSignature
+from webhooks.stage_exits import StageExits
 
 HEALTH_PATH = '/webhooks/healthz'
 
@@ -80,7 +81,12 @@ def create_app(
     # gunicorn sync workers serve one request at a time: the per-request Redis
     # commands share one connection, without a pool checkout each.
     store = store or Store.from_url(config.redis_url, single_connection=True)
-    guard = PublishGuard(store, client_factory(config))
+    audience = AudienceStore(store)
+    guard = PublishGuard(
+        store,
+        client_factory(config),
+        speakers=stage_speakers(audience, config.stage_slots),
+    )
     if watch and state_watcher is None:
         # Its own store: the watcher's thread must not share the request
         # thread's single connection.
@@ -97,6 +103,7 @@ def create_app(
             TwilioSignature(config.public_url, config.auth_token),
             max_body,
             publish_guard=guard,
+            stage=StageExits(audience, config.stage_slots),
         ),
     )
     app.add_route(HEALTH_PATH, Health(store))

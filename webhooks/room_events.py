@@ -12,6 +12,7 @@ from podium.store import Store
 from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
 from webhooks.publish_guard import PublishGuard
 from webhooks.signature import TwilioSignature, verify_signature
+from webhooks.stage_exits import StageExits
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ class RoomEvents:
         signature: TwilioSignature,
         max_body: int = MAX_BODY_BYTES,
         publish_guard: PublishGuard | None = None,
+        stage: StageExits | None = None,
     ):
         self._store = store
         self._publish_guard = publish_guard
+        self._stage = stage
         self.signature = signature  # read by the verify_signature hook
         self.max_body = max_body  # read by the read_form hook
 
@@ -91,6 +94,8 @@ class RoomEvents:
         # failed removal still answers 204 (the marker makes the next one retry).
         if self._publish_guard is not None:
             self._publish_guard.check(event)
+        if self._stage is not None:
+            self._stage.check(event)
 
     def _apply_media(self, resp, event, room_name: str) -> None:
         resp.status = falcon.HTTP_204

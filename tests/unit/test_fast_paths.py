@@ -26,13 +26,14 @@ def config(webhooks_config):
     return webhooks_config
 
 
-def test_signature_shortcut_accepts_what_twilio_accepts_and_nothing_else(config):
+def test_signature_shortcut_accepts_what_twilio_accepts_and_nothing_else(
+    config, store
+):
     from falcon import testing
 
     from webhooks.app import create_app
 
-    store = Store.__new__(Store)  # the signature check runs before any storage
-    app = create_app(config, store=store)
+    app = create_app(config, store=store)  # the check runs before any storage
     resource = app._router.find('/webhooks/room-events')[0]
     form = {name: [value] for name, value in event_form(Empty='').items()}
     validator = RequestValidator(config.auth_token)

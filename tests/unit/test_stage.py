@@ -113,3 +113,10 @@ def test_view_and_rules_cover_every_slot_in_order():
     assert all(r['type'] == 'include' for r in rules)
     # Twilio allows 20 rules: the largest stage still fits.
     assert len(stage.audience_rules(stage.MAX_SLOTS)) <= 20
+
+
+def test_a_disconnect_from_before_the_accept_keeps_the_seat():
+    state, _ = stage.invite(stage.empty(), A, 'Ann', slots=3, at_ms=1)
+    state, _ = stage.accept(state, A, at_ms=50)
+    assert stage.slot_left(state, '1', at_ms=49) == state
+    assert stage.seat_of(stage.slot_left(state, '1', at_ms=50), A) is None
