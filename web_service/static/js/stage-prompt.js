@@ -22,6 +22,9 @@ import { el } from './ui-kit.js';
  * @property {ConnectionInfo} connection
  */
 
+// How long a speaker whose connection ended waits for the stage section to say why.
+const ENDED_WAIT_MS = 2000;
+
 /**
  * button makes a button.
  * @param {string} text
@@ -115,6 +118,8 @@ export function createStagePrompt({ presentationId, anchor, messages, onOwnSlot 
   let stage = null;
   let selfMuted = false;
   let presenterMuted = false;
+  /** @type {ReturnType<typeof setTimeout>|undefined} the stage connection ended: why? */
+  let endedTimer;
 
   /**
    * showProblem says what went wrong in the dialog ('' hides it).
@@ -201,6 +206,20 @@ export function createStagePrompt({ presentationId, anchor, messages, onOwnSlot 
     if (news) messages.say(news);
   }
 
+  /**
+   * onConnectionEnded: the presenter removed this speaker (the stage section says
+   * so in a moment) or the connection dropped (the slot is given back).
+   */
+  function onConnectionEnded() {
+    offStage();
+    if (api) api.leave().catch((ex) => console.warn('Podium: leaving the stage failed', ex));
+    endedTimer = setTimeout(() => {
+      endedTimer = undefined;
+      messages.say('Your stage connection ended. You are watching again; the presenter ' +
+        'can invite you again.');
+    }, ENDED_WAIT_MS);
+  }
+
   cameraToggle.addEventListener('change', async () => {
     if (!cameraToggle.checked) {
       stopTrack(camera);
@@ -239,7 +258,7 @@ export function createStagePrompt({ presentationId, anchor, messages, onOwnSlot 
         microphone,
         camera,
         muted: presenterMuted,
-        onEnded: () => offStage('You left the stage: the connection ended. You are watching again.'),
+        onEnded: onConnectionEnded,
       });
       phase = 'on';
       closePrompt();
@@ -298,7 +317,9 @@ export function createStagePrompt({ presentationId, anchor, messages, onOwnSlot 
     } else if (mine.role === 'none' && phase === 'invited') {
       releaseDevices();
       closePrompt('The presenter withdrew the invitation.');
-    } else if (mine.role === 'none' && phase === 'on') {
+    } else if (mine.role === 'none' && (phase === 'on' || endedTimer !== undefined)) {
+      clearTimeout(endedTimer);
+      endedTimer = undefined;
       offStage('The presenter took you off stage. You are watching again.');
     } else if (mine.role === 'speaking' && mine.seat && phase === 'on') {
       presenterMuted = mine.seat.muted;
