@@ -139,6 +139,30 @@ def test_invite_accept_hear_mute_remove(api, open_page):
     assert ann.is_visible('#hand-button')
 
 
+def test_a_speaker_who_reloads_is_an_attendee_again(api, open_page):
+    presentation = create_presentation(api, 'Reload')
+    presenter = open_page(presentation['presenter_url'])
+    start_presenting(presenter)
+    dan = join(open_page, presentation, 'Dan')
+    eve = join(open_page, presentation, 'Eve')
+    presenter.click('#tab-hands')
+    dan.click('#hand-button')
+    presenter.wait_for_selector('[data-testid=hand-name]:text-is("Dan")')
+    invite(presenter, 'Dan')
+    dan.locator('[data-testid=stage-accept]').click()  # enabled once the mic is on
+    wait_until(lambda: speaker_packets(eve) > 0, 15, what="Dan's voice at Eve")
+
+    dan.reload()
+
+    # The slot connection's participant-disconnected frees the slot.
+    presenter.wait_for_selector('[data-testid=stage-empty]', state='visible')
+    eve.wait_for_selector('[data-testid=speaker-tile]', state='detached')
+    dan.click('#join')
+    dan.wait_for_selector('#stage', state='visible')
+    assert dan.is_hidden('[data-testid=on-stage]')
+    assert dan.is_hidden('[data-testid=stage-invite]')
+
+
 def test_an_invitation_declined_frees_the_slot(api, open_page):
     presentation = create_presentation(api, 'Declined')
     presenter = open_page(presentation['presenter_url'])
@@ -158,3 +182,23 @@ def test_an_invitation_declined_frees_the_slot(api, open_page):
     assert cem.is_hidden('[data-testid=on-stage]')
     assert presenter.inner_text('[data-testid=invite-hand]') == 'Invite on stage'
     assert 'declined' in cem.inner_text('#panel-message')
+
+    # A full stage: the presenter reads why the invitation was refused.
+    key = {'Authorization': f'Presenter {presentation["presenter_key"]}'}
+    for n in range(3):
+        taken = api.post(
+            f'/api/presentations/{presentation["id"]}/stage',
+            json={'identity': f'attendee-{n:016x}'},
+            headers=key,
+        )
+        assert taken.status_code == 201, taken.text
+    wait_until(
+        lambda: presenter.locator('[data-testid=stage-seat]').count() == 3,
+        5,
+        what='three seats taken',
+    )
+    presenter.click('[data-testid=invite-hand]')
+    presenter.wait_for_selector('#panel-message:has-text("The stage is full")')
+    assert 'remove a speaker' in presenter.inner_text('#panel-message')
+    assert presenter.inner_text('[data-testid=invite-hand]') == 'Invite on stage'
+    assert cem.is_hidden('[data-testid=stage-invite]')

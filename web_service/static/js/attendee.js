@@ -44,6 +44,9 @@ const stagePrompt = createStagePrompt({
 });
 /** @type {{stop: () => void}|null} */
 let speakersWatch = null;
+// Speakers follow the player's volume and "Mute sound", set on the presenter's voice.
+const voice = /** @type {HTMLAudioElement} */ (byId('presenter-audio'));
+voice.addEventListener('volumechange', () => speakerTiles.setVolume(voice.volume, voice.muted));
 /** @type {import('./audience-api.js').AttendeeApi|null} the audience writes, once joined */
 let audience = null;
 /** @type {string} this attendee's identity, to find its own hand in the queue */
