@@ -213,6 +213,65 @@ def _window(window: int, now: float) -> tuple[int, int]:
     return index, max(1, math.ceil((index + 1) * window - now))
 
 
+@dataclass(frozen=True)
+class _MergeTarget:
+    """Where one room status callback is merged: its record and the merge rule.
+
+    Shared by `Store.apply_event` (sync) and `AsyncRoomState.apply_event`
+    (redis.asyncio), so both write exactly the same keys and values.
+    """
+
+    presentation_id: str
+    key: str
+    merge: Callable[[dict | None, RoomEvent], dict]
+
+    def merged(self, raw: str | None, event: RoomEvent) -> dict | None:
+        """Return the record merged from `raw`, or None if the event adds nothing."""
+        old = _load(raw)
+        new = self.merge(old, event)
+        return None if new == old else new
+
+    def compare_and_set(
+        self, event: RoomEvent, raw: str | None, new: dict
+    ) -> tuple[list[str], list]:
+        """Return the keys and arguments of `_APPLY_IF_UNCHANGED` for `new`."""
+        keys = [
+            self.key,
+            presentation_rooms_key(self.presentation_id),
+            version_key(self.presentation_id),
+        ]
+        args = [
+            raw or '',
+            _dump(new),
+            ROOM_STATE_TTL,
+            PRESENTATION_TTL,
+            event.room_sid,
+            CHANGES_CHANNEL,
+            self.presentation_id,
+        ]
+        if not event.is_room_event:
+            index, operation = Store._participant_index(new)
+            keys += [index, attendance_key(self.presentation_id)]
+            args += [operation, new['sid'], _dump(attendance.attendance_record(new))]
+        return keys, args
+
+
+def _merge_target(event: RoomEvent) -> _MergeTarget | None:
+    """Return where `event` is merged, or None if its room is not a Podium room."""
+    presentation_id = room_state.presentation_id_for(event.room_name)
+    if presentation_id is None:
+        return None
+    if event.is_room_event:
+        return _MergeTarget(
+            presentation_id, room_key(event.room_sid), room_state.merge_room
+        )
+    return _MergeTarget(
+        presentation_id,
+        participant_key(event.room_sid, event.participant_sid),
+        room_state.merge_participant,
+    )
+
+
 class Store:
     """Podium's state in Redis, spoken of in domain terms."""
 
@@ -382,60 +441,34 @@ class Store:
 
     def apply_event(self, event: RoomEvent) -> bool:
         """Merge one callback into the stored state atomically; True if it changed."""
-        presentation_id = room_state.presentation_id_for(event.room_name)
-        if presentation_id is None:
+        target = _merge_target(event)
+        if target is None:
             return False
-        if event.is_room_event:
-            key = room_key(event.room_sid)
-            merge: Callable[[dict | None, RoomEvent], dict] = room_state.merge_room
-        else:
-            key = participant_key(event.room_sid, event.participant_sid)
-            merge = room_state.merge_participant
-        rooms = presentation_rooms_key(presentation_id)
-        version = version_key(presentation_id)
         # Not read first: a new participant's record does not exist yet, and the
         # next callback about it usually finds the record this process wrote.
-        raw = self._last_seen.get(key)
+        raw = self._last_seen.get(target.key)
         guessed = True
         while True:
-            old = _load(raw)
-            new = merge(old, event)
-            if new == old:
+            new = target.merged(raw, event)
+            if new is None:
                 if not guessed:
                     return False
                 # "Already known" must come from the store itself (it may have
                 # lost what we remember), so read it before saying so.
-                raw, guessed = self._hot().get(key), False
-                self._remember(key, raw)
+                raw, guessed = self._hot().get(target.key), False
+                self._remember(target.key, raw)
                 continue
-            keys = [key, rooms, version]
-            args = [
-                raw or '',
-                _dump(new),
-                ROOM_STATE_TTL,
-                PRESENTATION_TTL,
-                event.room_sid,
-                CHANGES_CHANNEL,
-                presentation_id,
-            ]
-            if not event.is_room_event:
-                index, operation = self._participant_index(new)
-                keys += [index, attendance_key(presentation_id)]
-                args += [
-                    operation,
-                    new['sid'],
-                    _dump(attendance.attendance_record(new)),
-                ]
+            keys, args = target.compare_and_set(event, raw, new)
             applied, *current = self._apply_if_unchanged(
                 keys=keys, args=args, client=self._hot()
             )
             if applied:
-                self._remember(key, args[1])
+                self._remember(target.key, args[1])
                 return True
             # Stored is not what we merged into (another callback wrote it, or we
             # guessed): merge into what the compare found.
             raw, guessed = (current[0] if current else None), False
-            self._remember(key, raw)
+            self._remember(target.key, raw)
 
     def apply_media_event(self, presentation_id: str, event) -> bool:
         """Merge a recording-*/composition-* callback (podium.recording_state).
@@ -1482,3 +1515,62 @@ class AudienceStore:
                 written = int(outcome.result[0]) if outcome.status == 'ok' else version
                 return StageOutcome(outcome.status, new_state, written, result)
         return StageOutcome('conflict', state, version)
+
+
+class AsyncRoomState:
+    """`Store.apply_event` on redis.asyncio, for an event-loop webhooks worker.
+
+    The same compare-and-set script, keys and values as the sync Store (both go
+    through `_MergeTarget`), on one event loop's connection pool. The guesses
+    it remembers are per process, like the sync Store's.
+    """
+
+    def __init__(self, client):
+        self._redis = client
+        self._apply_if_unchanged = client.register_script(_APPLY_IF_UNCHANGED)
+        self._last_seen: dict[str, str] = {}
+
+    @classmethod
+    def from_url(cls, url: str) -> AsyncRoomState:
+        import redis.asyncio
+
+        return cls(redis.asyncio.Redis.from_url(url, decode_responses=True))
+
+    @property
+    def client(self):
+        return self._redis
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def apply_event(self, event: RoomEvent) -> bool:
+        """Merge one callback into the stored state atomically; True if it changed."""
+        target = _merge_target(event)
+        if target is None:
+            return False
+        raw = self._last_seen.get(target.key)
+        guessed = True
+        while True:
+            new = target.merged(raw, event)
+            if new is None:
+                if not guessed:
+                    return False
+                # As in Store.apply_event: "already known" only from a real read.
+                raw, guessed = await self._redis.get(target.key), False
+                self._remember(target.key, raw)
+                continue
+            keys, args = target.compare_and_set(event, raw, new)
+            applied, *current = await self._apply_if_unchanged(keys=keys, args=args)
+            if applied:
+                self._remember(target.key, args[1])
+                return True
+            raw, guessed = (current[0] if current else None), False
+            self._remember(target.key, raw)
+
+    def _remember(self, key: str, raw: str | None) -> None:
+        if raw is None:
+            self._last_seen.pop(key, None)
+            return
+        if len(self._last_seen) >= LAST_SEEN_RECORDS:
+            self._last_seen.clear()
+        self._last_seen[key] = raw
