@@ -1,0 +1,169 @@
+"""Which simulcast layer each attendee receives: a pure, damped policy.
+
+Janus 1.1.2 does not adapt a subscriber to its downlink (`fallback` only reacts to a
+publisher that stops sending a layer; `slow_link` is only reported), so local_video
+chooses a `(substream, temporal)` per subscribed video track and applies it with the
+subscriber handle's `configure`. This module decides; it knows neither Janus nor Redis
+nor the clock: callers pass link samples with their time and keep the returned state.
+
+Damping, in the manner of Galène and WebRTC's own rate control:
+- down fast: a congested link (loss above `LOSS_DOWN`, a `slow_link`, or an estimate
+  below what the current layer needs) for `DOWN_AFTER` seconds, or heavy loss at once,
+  drops to the highest layer the estimate carries (one layer when there is no estimate);
+- up carefully: only after `UP_AFTER` seconds of a clean link and at least `HOLD_OFF`
+  seconds after the last down-step, one layer at a time unless the estimate shows room
+  for more, so a recovered link is back on top within about 15 s;
+- no oscillation: a layer that failed within `PROBE_WINDOW` seconds of being reached
+  doubles the hold-off (up to `MAX_HOLD_OFF`) before it is tried again.
+Audio is not in here: it is never switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+AUTO, HIGH, DATA_SAVER = 'auto', 'high', 'data-saver'
+MODES = (AUTO, HIGH, DATA_SAVER)
+
+# Rungs from lowest to highest: (substream, temporal, kbit/s the rung needs).
+# Camera: three spatial layers (scaleResolutionDownBy 4/2/1) and their frame rates.
+CAMERA_LADDER: tuple[tuple[int, int, int], ...] = (
+    (0, 0, 60),
+    (0, 2, 150),
+    (1, 2, 450),
+    (2, 2, 1300),
+)
+# Screen: both layers keep full resolution (text stays legible); substream 0 is the
+# low-frame-rate encoding, substream 1 the full one.
+SCREEN_LADDER: tuple[tuple[int, int, int], ...] = (
+    (0, 0, 120),
+    (0, 2, 300),
+    (1, 2, 1200),
+)
+LADDERS = {'camera': CAMERA_LADDER, 'screen': SCREEN_LADDER}
+
+LOSS_DOWN = 0.10  # fraction of packets lost that counts as congestion
+LOSS_HEAVY = 0.25  # so much loss that waiting would only freeze the picture
+LOSS_CLEAN = 0.02  # at most this much loss counts as a clean link
+HEADROOM = 1.2  # an estimate must exceed a rung's need by this factor to go up
+DOWN_AFTER = 2.0  # seconds of congestion before stepping down
+UP_AFTER = 5.0  # seconds of a clean link before stepping up
+HOLD_OFF = 6.0  # seconds after a down-step before any up-step
+PROBE_WINDOW = 10.0  # a down-step this soon after an up-step means the probe failed
+MAX_HOLD_OFF = 60.0
+
+
+@dataclass(frozen=True)
+class LinkSample:
+    """What is known of one attendee's downlink at time `at` (seconds, any origin)."""
+
+    at: float
+    loss: float = 0.0  # fraction of packets lost since the previous sample
+    available_kbps: float | None = None  # e.g. candidate-pair availableIncomingBitrate
+    slow_link: bool = (
+        False  # Janus reported slow_link on the handle since the last sample
+    )
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """One subscribed video track's layer and the memory the damping needs."""
+
+    kind: str  # 'camera' or 'screen'
+    rung: int
+    mode: str = AUTO
+    bad_since: float | None = None
+    good_since: float | None = None
+    last_down: float | None = None
+    last_up: float | None = None
+    hold_off: float = HOLD_OFF
+
+    @property
+    def layer(self) -> tuple[int, int]:
+        """The `(substream, temporal)` to configure on the subscriber handle."""
+        substream, temporal, _ = LADDERS[self.kind][self.rung]
+        return substream, temporal
+
+
+def initial(kind: str, mode: str = AUTO) -> LayerState:
+    """Start on the top rung (Janus's default) unless the mode says otherwise."""
+    ladder = LADDERS[kind]
+    state = LayerState(kind=kind, rung=len(ladder) - 1)
+    return set_mode(state, mode)
+
+
+def set_mode(state: LayerState, mode: str) -> LayerState:
+    """Apply the attendee's choice: High pins the top rung, Data saver the lowest."""
+    if mode not in MODES:
+        raise ValueError(f'mode must be one of {", ".join(MODES)}, not {mode!r}')
+    top = len(LADDERS[state.kind]) - 1
+    if mode == HIGH:
+        return replace(state, mode=mode, rung=top, bad_since=None, good_since=None)
+    if mode == DATA_SAVER:
+        return replace(state, mode=mode, rung=0, bad_since=None, good_since=None)
+    return replace(state, mode=mode)
+
+
+def _highest_fitting(ladder, kbps: float, factor: float) -> int:
+    fitting = [i for i, (_, _, need) in enumerate(ladder) if need * factor <= kbps]
+    return fitting[-1] if fitting else 0
+
+
+def step(state: LayerState, sample: LinkSample) -> LayerState:
+    """Return the state after one link sample; `state.layer` is what to configure."""
+    if state.mode != AUTO:
+        return state
+    ladder = LADDERS[state.kind]
+    need = ladder[state.rung][2]
+    estimate = sample.available_kbps
+    congested = (
+        sample.loss > LOSS_DOWN
+        or sample.slow_link
+        or (estimate is not None and estimate < need)
+    )
+    if congested:
+        bad_since = state.bad_since if state.bad_since is not None else sample.at
+        waited = sample.at - bad_since >= DOWN_AFTER
+        if state.rung > 0 and (waited or sample.loss > LOSS_HEAVY):
+            return _down(state, sample, estimate)
+        return replace(state, bad_since=bad_since, good_since=None)
+    clean = sample.loss <= LOSS_CLEAN and not sample.slow_link
+    if not clean:  # neither congested nor clean: stay, forget both timers
+        return replace(state, bad_since=None, good_since=None)
+    good_since = state.good_since if state.good_since is not None else sample.at
+    state = replace(state, bad_since=None, good_since=good_since)
+    top = len(ladder) - 1
+    if state.rung == top or sample.at - good_since < UP_AFTER:
+        return state
+    if state.last_down is not None and sample.at - state.last_down < state.hold_off:
+        return state
+    target = state.rung + 1
+    if estimate is not None:
+        if ladder[target][2] * HEADROOM > estimate:
+            return state  # the estimate says the next rung would not fit
+        target = max(target, _highest_fitting(ladder, estimate, HEADROOM))
+    return replace(
+        state, rung=min(target, top), good_since=sample.at, last_up=sample.at
+    )
+
+
+def _down(state: LayerState, sample: LinkSample, estimate: float | None) -> LayerState:
+    ladder = LADDERS[state.kind]
+    target = state.rung - 1
+    if estimate is not None:
+        target = min(target, _highest_fitting(ladder, estimate, 1.0))
+    hold_off = state.hold_off
+    if state.last_up is not None and sample.at - state.last_up < PROBE_WINDOW:
+        hold_off = min(
+            hold_off * 2, MAX_HOLD_OFF
+        )  # the last up-step failed: wait longer
+    elif state.last_down is None or sample.at - state.last_down > MAX_HOLD_OFF:
+        hold_off = HOLD_OFF  # a long quiet spell: forgive earlier failures
+    return replace(
+        state,
+        rung=max(target, 0),
+        bad_since=None,
+        good_since=None,
+        last_down=sample.at,
+        hold_off=hold_off,
+    )

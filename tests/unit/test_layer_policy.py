@@ -1,0 +1,165 @@
+"""local_video/layer_policy.py: damped per-attendee layer choice, by sequences."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from local_video import layer_policy as lp
+
+
+def run(state, samples):
+    """Feed samples; return the final state and the (time, rung) of every change."""
+    changes = []
+    for sample in samples:
+        new = lp.step(state, sample)
+        if new.rung != state.rung:
+            changes.append((sample.at, new.rung))
+        state = new
+    return state, changes
+
+
+def link(start, end, every=1.0, **kw):
+    t, out = start, []
+    while t < end:
+        out.append(lp.LinkSample(at=t, **kw))
+        t += every
+    return out
+
+
+def test_starts_on_top_and_configures_the_top_substream():
+    assert lp.initial('camera').layer == (2, 2)
+    assert lp.initial('screen').layer == (1, 2)
+
+
+def test_shrunk_link_steps_down_within_five_seconds_to_what_fits():
+    state = lp.initial('camera')
+    state, _ = run(state, link(0, 10, available_kbps=5000))
+    state, changes = run(state, link(10, 30, loss=0.12, available_kbps=300))
+    assert changes, 'never stepped down'
+    assert changes[0][0] - 10 <= 5
+    assert lp.CAMERA_LADDER[state.rung][2] <= 300
+    assert state.layer[0] == 0  # the smallest spatial layer
+
+
+def test_heavy_loss_steps_down_at_once():
+    state = lp.initial('screen')
+    state = lp.step(state, lp.LinkSample(at=0, loss=0.4))
+    assert state.rung == len(lp.SCREEN_LADDER) - 2
+
+
+def test_slow_link_without_estimate_steps_one_rung_at_a_time():
+    state = lp.initial('camera')
+    state, changes = run(state, link(0, 3, slow_link=True))
+    assert [rung for _, rung in changes] == [len(lp.CAMERA_LADDER) - 2]
+
+
+def test_recovered_link_is_back_on_top_within_fifteen_seconds():
+    state = lp.initial('camera')
+    state, _ = run(state, link(0, 20, loss=0.15, available_kbps=200))
+    assert state.rung == 0
+    state, changes = run(state, link(20, 60, available_kbps=4000))
+    top = len(lp.CAMERA_LADDER) - 1
+    assert state.rung == top
+    assert next(t for t, rung in changes if rung == top) - 20 <= 15
+
+
+def test_recovery_without_estimate_climbs_one_rung_per_clean_spell():
+    state = lp.initial('camera')
+    state, _ = run(state, link(0, 20, loss=0.3))
+    assert state.rung == 0
+    state, changes = run(state, link(20, 80))
+    assert [rung for _, rung in changes] == [1, 2, 3]
+    gaps = [b[0] - a[0] for a, b in zip(changes, changes[1:], strict=False)]
+    assert all(gap >= lp.UP_AFTER for gap in gaps)
+
+
+def test_moderate_loss_neither_drops_nor_climbs():
+    state = lp.initial('camera')
+    state, _ = run(state, link(0, 10, loss=0.3))
+    rung = state.rung
+    state, changes = run(state, link(10, 100, loss=0.05))
+    assert changes == [] and state.rung == rung
+
+
+def test_a_failing_probe_doubles_the_hold_off():
+    """A link that carries rung 1 but breaks on rung 2: the up-steps thin out."""
+    state = lp.initial('camera')
+    ups, t = [], 0.0
+    while t < 300:
+        need = lp.CAMERA_LADDER[state.rung][2]
+        bad = need > 500
+        new = lp.step(state, lp.LinkSample(at=t, loss=0.2 if bad else 0.0))
+        if new.rung > state.rung:
+            ups.append(t)
+        state, t = new, t + 1
+    gaps = [b - a for a, b in zip(ups, ups[1:], strict=False)]
+    assert len(ups) >= 3
+    assert gaps == sorted(gaps) and gaps[-1] > gaps[0]
+    assert state.hold_off == lp.MAX_HOLD_OFF
+
+
+def test_high_and_data_saver_pin_their_rungs():
+    high = lp.initial('screen', lp.HIGH)
+    saver = lp.initial('camera', lp.DATA_SAVER)
+    for sample in link(0, 30, loss=0.5, slow_link=True):
+        high = lp.step(high, sample)
+        saver = lp.step(saver, lp.LinkSample(at=sample.at + 40, available_kbps=9000))
+    assert high.layer == (1, 2)
+    assert saver.layer == (0, 0)
+    assert lp.set_mode(saver, lp.AUTO).rung == 0  # Auto goes on from where it is
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match='mode must be one of'):
+        lp.initial('camera', 'ultra')
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(['camera', 'screen']),
+    loss=st.floats(min_value=0, max_value=1),
+    estimate=st.one_of(st.none(), st.floats(min_value=0, max_value=10000)),
+    slow=st.booleans(),
+)
+def test_a_steady_link_moves_one_way_and_then_stays(kind, loss, estimate, slow):
+    state = lp.initial(kind)
+    state, changes = run(
+        state, link(0, 300, loss=loss, available_kbps=estimate, slow_link=slow)
+    )
+    rungs = [len(lp.LADDERS[kind]) - 1] + [rung for _, rung in changes]
+    steps = [b - a for a, b in zip(rungs, rungs[1:], strict=False)]
+    assert all(s < 0 for s in steps) or all(s > 0 for s in steps)
+    assert not changes or changes[-1][0] < 100  # settled long before the end
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(['camera', 'screen']),
+    samples=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=1),
+            st.one_of(st.none(), st.floats(min_value=0, max_value=10000)),
+            st.booleans(),
+        ),
+        max_size=120,
+    ),
+)
+def test_any_sequence_keeps_a_valid_layer_and_never_climbs_twice_in_up_after(
+    kind, samples
+):
+    state = lp.initial(kind)
+    last_up = None
+    for i, (loss, estimate, slow) in enumerate(samples):
+        new = lp.step(
+            state,
+            lp.LinkSample(
+                at=float(i), loss=loss, available_kbps=estimate, slow_link=slow
+            ),
+        )
+        assert 0 <= new.rung < len(lp.LADDERS[kind])
+        if new.rung > state.rung:
+            assert last_up is None or i - last_up >= lp.UP_AFTER
+            last_up = i
+        state = new
