@@ -233,7 +233,7 @@ class Stack:
                 ports.token, '/api/healthz',
             ),
             self._gunicorn(
-                'webhooks', 'webhooks.conf.py', 'webhooks.wsgi:app',
+                'webhooks', 'webhooks.conf.py', 'webhooks.asgi:app',
                 ports.webhooks, '/webhooks/healthz',
             ),
             self._gunicorn(

@@ -33,6 +33,10 @@ REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
 KICK_MARKER_TTL = 3600
 # Room-state records a Store remembers as guesses for apply_event (~1 MB).
 LAST_SEEN_RECORDS = 4096
+# redis.asyncio connections per event-loop worker, and how long (s) a request
+# waits for one before it fails (AsyncRoomState.from_url).
+ASYNC_POOL_CONNECTIONS = 32
+ASYNC_POOL_WAIT = 5
 
 
 # Presentation ids come from URLs: each builder refuses a malformed one
@@ -1532,9 +1536,21 @@ class AsyncRoomState:
 
     @classmethod
     def from_url(cls, url: str) -> AsyncRoomState:
+        """Return room state on the Redis at `url`, through a bounded pool.
+
+        A join storm puts hundreds of callbacks in flight at once: beyond
+        ASYNC_POOL_CONNECTIONS they wait for a connection (Redis runs one
+        command at a time anyway) instead of failing with a 503.
+        """
         import redis.asyncio
 
-        return cls(redis.asyncio.Redis.from_url(url, decode_responses=True))
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=ASYNC_POOL_CONNECTIONS,
+            timeout=ASYNC_POOL_WAIT,
+        )
+        return cls(redis.asyncio.Redis(connection_pool=pool))
 
     @property
     def client(self):
@@ -1542,6 +1558,9 @@ class AsyncRoomState:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
 
     async def apply_event(self, event: RoomEvent) -> bool:
         """Merge one callback into the stored state atomically; True if it changed."""
@@ -1574,3 +1593,24 @@ class AsyncRoomState:
         if len(self._last_seen) >= LAST_SEEN_RECORDS:
             self._last_seen.clear()
         self._last_seen[key] = raw
+
+
+class InlineRoomState:
+    """`AsyncRoomState`'s interface over a sync `Store`, called inline.
+
+    For an app given only a sync Store (tests on fakeredis, scripts): each call
+    blocks the event loop for one Redis round trip. Deployed workers get an
+    `AsyncRoomState` instead.
+    """
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    async def apply_event(self, event: RoomEvent) -> bool:
+        return self._store.apply_event(event)
+
+    async def ping(self) -> bool:
+        return bool(self._store.client.ping())
+
+    async def close(self) -> None:
+        """Nothing to close: the Store belongs to whoever made it."""
