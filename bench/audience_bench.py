@@ -1,7 +1,7 @@
 """Audience interaction: votes, reactions and questions per token-service worker,
 and how fast and how small their push to pages is.
 
-The token service as deployed (`token_service.wsgi:app` under
+The token service as deployed (`token_service.asgi:app` under
 `deploy/gunicorn/token_service.conf.py`, sync, PODIUM_TOKEN_WORKERS=1) with the
 web service (uvicorn worker, PODIUM_WEB_WORKERS=1) beside it, on the run's
 redis-server, rooms against tests/fake_twilio.py. Every write is authenticated

@@ -229,7 +229,7 @@ class Stack:
             )
         children += [
             self._gunicorn(
-                'token', 'token_service.conf.py', 'token_service.wsgi:app',
+                'token', 'token_service.conf.py', 'token_service.asgi:app',
                 ports.token, '/api/healthz',
             ),
             self._gunicorn(

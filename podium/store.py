@@ -276,6 +276,29 @@ def _merge_target(event: RoomEvent) -> _MergeTarget | None:
     )
 
 
+def _count_and_read_call(
+    presentation_id: str, counted: tuple[str, str] | None, window: int, now: float
+) -> tuple[list[str], list, int]:
+    """Return the keys and arguments of `_COUNT_AND_READ_PRESENTATION`, and the
+    seconds until the rate-limit window ends."""
+    index, retry_after = _window(window, now)
+    scope, client = counted or ('', '')
+    keys = [rate_limit_key(scope, client, index), presentation_key(presentation_id)]
+    # One spare second: the counter never expires before its window ends.
+    args = [window + 1 if counted else 0, room_key('')]
+    return keys, args, retry_after
+
+
+def _presentation_reads(raw: list, retry_after: int) -> PresentationReads:
+    count, flat, room_raw = raw
+    return PresentationReads(
+        count=None if count is None else int(count),
+        retry_after=retry_after,
+        presentation=dict(zip(flat[::2], flat[1::2], strict=True)) or None,
+        room=_load(room_raw),
+    )
+
+
 class Store:
     """Podium's state in Redis, spoken of in domain terms."""
 
@@ -679,23 +702,11 @@ class Store:
                 self.count_request(*counted, window, now) if counted else (None, 0)
             )
             return PresentationReads(count, retry_after, None, None)
-        index, retry_after = _window(window, now)
-        scope, client = counted or ('', '')
-        count, flat, room_raw = self._count_and_read(
-            keys=[
-                rate_limit_key(scope, client, index),
-                presentation_key(presentation_id),
-            ],
-            # One spare second: the counter never expires before its window ends.
-            args=[window + 1 if counted else 0, room_key('')],
-            client=self._hot(),
+        keys, args, retry_after = _count_and_read_call(
+            presentation_id, counted, window, now
         )
-        return PresentationReads(
-            count=None if count is None else int(count),
-            retry_after=retry_after,
-            presentation=dict(zip(flat[::2], flat[1::2], strict=True)) or None,
-            room=_load(room_raw),
-        )
+        raw = self._count_and_read(keys=keys, args=args, client=self._hot())
+        return _presentation_reads(raw, retry_after)
 
     # Reading what pages show -----------------------------------------------------
 
@@ -1521,6 +1532,88 @@ class AudienceStore:
         return StageOutcome('conflict', state, version)
 
 
+def async_client(url: str):
+    """Return a redis.asyncio client on `url` with a bounded, blocking pool.
+
+    Beyond ASYNC_POOL_CONNECTIONS requests in flight, a request waits for a
+    connection (Redis runs one command at a time anyway) instead of failing.
+    """
+    import redis.asyncio
+
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        max_connections=ASYNC_POOL_CONNECTIONS,
+        timeout=ASYNC_POOL_WAIT,
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+class AsyncTokenStore:
+    """The token service's hot path on redis.asyncio, for its event-loop worker.
+
+    The same script, keys and values as `Store.count_and_read_presentation`,
+    `Store.count_request` and `AudienceStore.set_display_name`.
+    """
+
+    def __init__(self, client):
+        self._redis = client
+        self._count_and_read = client.register_script(_COUNT_AND_READ_PRESENTATION)
+
+    @classmethod
+    def from_url(cls, url: str) -> AsyncTokenStore:
+        return cls(async_client(url))
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def count_request(
+        self, scope: str, client: str, window: int, now: float
+    ) -> tuple[int, int]:
+        """As `Store.count_request`."""
+        index, retry_after = _window(window, now)
+        key = rate_limit_key(scope, client, index)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window + 1)
+            count, _ = await pipe.execute()
+        return int(count), retry_after
+
+    async def count_and_read_presentation(
+        self,
+        presentation_id: str | None,
+        counted: tuple[str, str] | None,
+        window: int,
+        now: float,
+    ) -> PresentationReads:
+        """As `Store.count_and_read_presentation`: one round trip."""
+        if presentation_id is None:
+            count, retry_after = (
+                await self.count_request(*counted, window, now)
+                if counted
+                else (None, 0)
+            )
+            return PresentationReads(count, retry_after, None, None)
+        keys, args, retry_after = _count_and_read_call(
+            presentation_id, counted, window, now
+        )
+        raw = await self._count_and_read(keys=keys, args=args)
+        return _presentation_reads(raw, retry_after)
+
+    async def set_display_name(
+        self, presentation_id: str, identity: str, name: str
+    ) -> None:
+        """As `AudienceStore.set_display_name`."""
+        key = names_key(presentation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, identity, name)
+            pipe.expire(key, AUDIENCE_TTL)
+            await pipe.execute()
+
+
 class AsyncRoomState:
     """`Store.apply_event` on redis.asyncio, for an event-loop webhooks worker.
 
@@ -1542,15 +1635,7 @@ class AsyncRoomState:
         ASYNC_POOL_CONNECTIONS they wait for a connection (Redis runs one
         command at a time anyway) instead of failing with a 503.
         """
-        import redis.asyncio
-
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            max_connections=ASYNC_POOL_CONNECTIONS,
-            timeout=ASYNC_POOL_WAIT,
-        )
-        return cls(redis.asyncio.Redis(connection_pool=pool))
+        return cls(async_client(url))
 
     @property
     def client(self):
@@ -1608,6 +1693,30 @@ class InlineRoomState:
 
     async def apply_event(self, event: RoomEvent) -> bool:
         return self._store.apply_event(event)
+
+    async def ping(self) -> bool:
+        return bool(self._store.client.ping())
+
+    async def close(self) -> None:
+        """Nothing to close: the Store belongs to whoever made it."""
+
+
+class SyncTokenStore:
+    """`AsyncTokenStore`'s interface over a sync `Store`, called inline.
+
+    For an app given only a sync Store (tests on fakeredis, scripts); deployed
+    workers get an `AsyncTokenStore`.
+    """
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._audience = AudienceStore(store)
+
+    async def count_and_read_presentation(self, *args) -> PresentationReads:
+        return self._store.count_and_read_presentation(*args)
+
+    async def set_display_name(self, *args) -> None:
+        self._audience.set_display_name(*args)
 
     async def ping(self) -> bool:
         return bool(self._store.client.ping())
