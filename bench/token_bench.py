@@ -173,7 +173,7 @@ def run(ctx: Context, on_step=print) -> dict:
     return {
         'conditions': {
             'ours': 'gunicorn -c deploy/gunicorn/token_service.conf.py '
-            '(sync worker, PODIUM_TOKEN_WORKERS=1, access log on, '
+            '(uvicorn worker, PODIUM_TOKEN_WORKERS=1, access log on, '
             'max_requests 20000)',
             'baseline': 'gunicorn -w 1 -k sync --access-logfile - '
             'bench.baseline_flask_token:app',

@@ -1,10 +1,10 @@
 """Webhooks: signed callbacks applied per second per worker, and a join storm.
 
-`webhooks.asgi:app` under `deploy/gunicorn/webhooks.conf.py` (sync workers,
+`webhooks.asgi:app` under `deploy/gunicorn/webhooks.conf.py` (uvicorn workers,
 access log and per-callback log line on) with PODIUM_WEBHOOKS_WORKERS=1, on a
 real redis-server. Every request carries a distinct, correctly signed callback
 that changes stored state (no "already known" shortcuts): the full path of
-read form, check signature, WATCH/MULTI merge, PUBLISH.
+read form, check signature, compare-and-set merge (one EVALSHA), PUBLISH.
 """
 
 from __future__ import annotations
@@ -182,9 +182,9 @@ def run(ctx: Context, on_step=print) -> dict:
     storm_1 = [s['correct_s'] for s in storms if s['workers'] == 1]
     return {
         'conditions': {
-            'ours': 'gunicorn -c deploy/gunicorn/webhooks.conf.py (sync, '
+            'ours': 'gunicorn -c deploy/gunicorn/webhooks.conf.py (uvicorn worker, '
             'PODIUM_WEBHOOKS_WORKERS=1, access log + one log line per callback, '
-            'max_requests 5000)',
+            'max_requests 50000)',
             'ours_no_recycle': 'ours with --max-requests 0',
             'storm': f'{STORM_ATTENDEES} participant-connected for one presentation, '
             f'shuffled, {STORM_CONCURRENCY} in flight, a new connection each',
