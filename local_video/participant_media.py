@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable
 
 from .janus_api import JanusError, JanusGone, JanusHandle, JanusSession
+from .layer_control import LayerControl
 from .media import JanusMedia, MediaUnavailable
 from .rooms import Participant
 
@@ -57,6 +58,7 @@ class ParticipantMedia:
         self._dirty = asyncio.Event()
         self._loop_task = asyncio.create_task(self._reconcile_loop())
         self._closed = False
+        self.layers = LayerControl(self._configure_layer, self._received_names)
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -325,6 +327,28 @@ class ParticipantMedia:
             self._offer_message = None
         await self._sub.message(
             {'request': 'start'}, jsep={'type': 'answer', 'sdp': answer}
+        )
+
+    def _received_names(self) -> dict[str, str]:
+        """Subscriber mid -> published track name, for the streams we receive."""
+        names = {}
+        for stream in self._sub_streams:
+            if not stream.get('active', True) or 'feed_id' not in stream:
+                continue
+            found = self._track_for(stream['feed_id'], stream.get('feed_mid'))
+            if found is not None:
+                names[stream['mid']] = found[1].name
+        return names
+
+    async def _configure_layer(self, mid: str, substream: int, temporal: int) -> None:
+        """Switch one received video stream to another simulcast layer."""
+        if self._sub is None:
+            return
+        await self._sub.message(
+            {
+                'request': 'configure',
+                'streams': [{'mid': mid, 'substream': substream, 'temporal': temporal}],
+            }
         )
 
     def _track_for(self, feed_id: int, mid: str | None):

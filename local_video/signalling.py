@@ -141,6 +141,8 @@ class ParticipantSession:
             await self._reset_media(message.get('target'))
         elif kind == 'setTrackEnabled':
             self._set_track_enabled(message)
+        elif kind in ('linkStats', 'setQuality'):
+            await self._layers(message)
         elif kind == 'disconnect':
             self._hub.end(self)
         else:
@@ -195,6 +197,24 @@ class ParticipantSession:
                 ],
             }
         )
+
+    async def _layers(self, message: dict) -> None:
+        """An attendee's link report or quality choice: pick its layers."""
+        if self.media is None:
+            return
+        try:
+            if message['type'] == 'setQuality':
+                await self.media.layers.set_mode(message.get('mode'))
+            else:
+                bps = message.get('availableIncomingBitrate')
+                await self.media.layers.report(
+                    message.get('streams') or [],
+                    float(bps) if isinstance(bps, int | float) else None,
+                )
+        except ValueError as ex:
+            self.send({'type': 'error', 'code': SIGNALING_ERROR, 'message': str(ex)})
+        except (JanusError, MediaUnavailable) as ex:
+            log.info('layer switch for %s failed: %s', self.participant.sid, ex)
 
     def _set_track_enabled(self, message: dict) -> None:
         track, enabled = message.get('track'), message.get('enabled')
