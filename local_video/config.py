@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podium import stage
+
 DEFAULT_PORT = 8004
 DEFAULT_JANUS_BINARY = 'janus'
 DEFAULT_RTP_PORTS = '20000-40000'
@@ -53,6 +55,8 @@ class LocalVideoConfig:
     composition_workers: int = DEFAULT_COMPOSITION_WORKERS
     janus_pp_rec_binary: str = 'janus-pp-rec'
     ffmpeg_binary: str = 'ffmpeg'
+    # PODIUM_STAGE_SLOTS, as the token service reads it: speaker-1..N may publish.
+    stage_slots: int = stage.DEFAULT_SLOTS
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
@@ -132,4 +136,17 @@ def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
         ),
         janus_pp_rec_binary=get('PODIUM_JANUS_PP_REC_BINARY', 'janus-pp-rec'),
         ffmpeg_binary=get('PODIUM_FFMPEG_BINARY', 'ffmpeg'),
+        stage_slots=_stage_slots(get('PODIUM_STAGE_SLOTS')),
     )
+
+
+def _stage_slots(raw: str) -> int:
+    """Read PODIUM_STAGE_SLOTS as the token service does (1..MAX_SLOTS, default 3)."""
+    if not raw:
+        return stage.DEFAULT_SLOTS
+    if not raw.isdigit() or not 1 <= int(raw) <= stage.MAX_SLOTS:
+        raise ConfigError(
+            f'PODIUM_STAGE_SLOTS must be a whole number from 1 to {stage.MAX_SLOTS}, '
+            f'got {raw!r}'
+        )
+    return int(raw)

@@ -157,7 +157,9 @@ class ParticipantSession:
     async def _publish(self, message: dict) -> None:
         seq = message.get('seq')
         participant = self.participant
-        if not may_publish(participant.identity, participant.room.speakers):
+        if not may_publish(
+            participant.identity, participant.room.speakers, self._hub.stage_slots
+        ):
             # Refused before anything reaches Janus: an attendee's offer never
             # becomes a publisher there, so no one could subscribe to it.
             log.warning('publish by %s refused: not a speaker', participant.sid)
@@ -167,7 +169,7 @@ class ParticipantSession:
                     'seq': seq,
                     'code': TRACK_INVALID,
                     'message': f'{TRACK_INVALID.message}: only the presenter '
-                    'may publish in this room',
+                    'and invited speakers may publish in this room',
                 }
             )
             return
@@ -313,6 +315,11 @@ class SignalHub:
         self._config = config
         self._media = media
         self._sessions: dict[str, ParticipantSession] = {}
+
+    @property
+    def stage_slots(self) -> int:
+        """How many `speaker-k` identities may publish (PODIUM_STAGE_SLOTS)."""
+        return self._config.stage_slots
 
     async def on_websocket(self, req, ws: WebSocket) -> None:
         await ws.accept()

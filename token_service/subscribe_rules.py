@@ -1,4 +1,9 @@
-"""Subscribe rules: attendees receive the presenter's tracks and nothing else.
+"""Subscribe rules: attendees receive the presenter's and the stage's tracks only.
+
+Every attendee's rules name the presenter and every stage slot identity
+(`speaker-1..N`), set once at join: inviting someone on stage changes nobody's
+rules (docs/stage.md). The presenter hears the stage and nothing else; a
+speaker's slot connection only publishes.
 
 Browsers connect with `automaticSubscription: false` (exclude all), then ask
 here for their rules, so no attendee ever receives another attendee's media.
@@ -18,7 +23,7 @@ from collections.abc import Callable
 
 import falcon
 
-from podium import room_state
+from podium import room_state, stage
 from podium.config import TokenServiceConfig
 from podium.store import Store
 from token_service import access
@@ -31,12 +36,18 @@ log = logging.getLogger(__name__)
 PARTICIPANT_NOT_FOUND = 53204
 
 
-def rules_for(identity: str) -> list[dict]:
-    """Return the subscribe rules of a participant."""
+def rules_for(identity: str, slots: int = stage.DEFAULT_SLOTS) -> list[dict]:
+    """Return the subscribe rules of a participant, with `slots` stage slots."""
     if room_state.is_presenter(identity):
-        # The presenter only talks; hearing the audience would echo its own stream.
+        # The presenter hears the speakers on stage; never its own stream.
+        return [
+            {'type': 'include', 'publisher': speaker}
+            for speaker in stage.slot_identities(slots)
+        ]
+    if stage.slot_of(identity, slots) is not None:
+        # A slot connection only publishes: its page watches on its attendee one.
         return [{'type': 'exclude', 'all': True}]
-    return [{'type': 'include', 'publisher': room_state.PRESENTER_IDENTITY}]
+    return stage.audience_rules(slots)
 
 
 def bearer_token(req: falcon.Request) -> str:
@@ -104,7 +115,7 @@ class SubscribeRules:
             ) from None
         self._per_identity.spend(self._store, f'{presentation_id}/{identity}', now)
         access.require_open(presentation)
-        rules = rules_for(identity)
+        rules = rules_for(identity, self._config.stage_slots)
         sent = {'token': token_fingerprint(token), 'rules': rules}
         # A retry or a duplicate finds the participant has these rules already.
         if self._store.sent_rules(presentation_id, identity) != sent:

@@ -218,7 +218,9 @@ def test_reactions_hands_polls_and_export(api, open_page):
         .startswith('waiting ')
     )
     assert bob.get_attribute('#hand-button', 'aria-pressed') == 'true'
-    presenter.locator('[data-testid=hand]', has_text='Bob').locator('button').click()
+    presenter.locator('[data-testid=hand]', has_text='Bob').locator(
+        '[data-testid=lower-hand]'
+    ).click()
     wait_until(
         lambda: bob.get_attribute('#hand-button', 'aria-pressed') == 'false',
         LIVE_DEADLINE,

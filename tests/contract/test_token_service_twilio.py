@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import falcon.testing
 import pytest
 
+from podium import stage
 from podium.config import TokenServiceConfig
 from podium.room_state import RoomEvent
 from tests.conftest import free_port
@@ -258,8 +259,11 @@ def test_end_accepts_a_room_that_is_gone(client, fake, presentation):
 @pytest.mark.parametrize(
     ('role', 'rules'),
     [
-        ('attendee', [{'type': 'include', 'publisher': 'presenter'}]),
-        ('presenter', [{'type': 'exclude', 'all': True}]),
+        ('attendee', stage.audience_rules(3)),
+        (
+            'presenter',
+            [{'type': 'include', 'publisher': s} for s in stage.slot_identities(3)],
+        ),
     ],
 )
 def test_subscribe_rules_are_posted_for_the_caller(

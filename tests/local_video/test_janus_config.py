@@ -74,3 +74,11 @@ def test_settings_from_env():
         from_env({k: v for k, v in TEST_ENV.items() if k != 'TWILIO_API_KEY_SECRET'})
     with pytest.raises(ConfigError, match='PODIUM_JANUS_RTP_PORTS'):
         from_env({**TEST_ENV, 'PODIUM_JANUS_RTP_PORTS': '5-2'})
+
+
+def test_stage_slots_are_read_like_the_token_service_reads_them():
+    assert from_env(TEST_ENV).stage_slots == 3
+    assert from_env({**TEST_ENV, 'PODIUM_STAGE_SLOTS': '5'}).stage_slots == 5
+    for bad in ('0', '11', 'three', '-1'):
+        with pytest.raises(ConfigError, match='PODIUM_STAGE_SLOTS'):
+            from_env({**TEST_ENV, 'PODIUM_STAGE_SLOTS': bad})

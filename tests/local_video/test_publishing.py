@@ -1,4 +1,5 @@
-"""Only the presenter may publish; anyone else is refused before Janus hears of it."""
+"""Only the presenter and the stage slots may publish; anyone else is refused
+before Janus hears of it."""
 
 from __future__ import annotations
 
@@ -24,13 +25,25 @@ CAMERA = [{'mid': '0', 'name': 'camera', 'kind': 'video'}]
         ('Presenter', frozenset(), False),
         ('presenter ', frozenset(), False),
         ('', frozenset(), False),
+        # Stage slots: the token service signs speaker-k only for an accepted speaker.
+        ('speaker-1', frozenset(), True),
+        ('speaker-3', frozenset(), True),
+        ('speaker-4', frozenset(), False),
+        ('speaker-0', frozenset(), False),
+        ('speaker-01', frozenset(), False),
+        ('speaker-', frozenset(), False),
         # The extension point: an invited speaker, in that room only.
         ('attendee-0123456789abcdef', {'attendee-0123456789abcdef'}, True),
         ('attendee-other', {'attendee-0123456789abcdef'}, False),
     ],
 )
 def test_may_publish(identity, speakers, allowed):
-    assert may_publish(identity, speakers) is allowed
+    assert may_publish(identity, speakers, 3) is allowed
+
+
+def test_the_number_of_slots_is_a_setting():
+    assert may_publish('speaker-5', frozenset(), 5)
+    assert not may_publish('speaker-5', frozenset(), 4)
 
 
 class FakeHandle:
@@ -132,7 +145,7 @@ def test_an_attendee_may_not_publish_and_janus_never_hears_of_it(
 
     assert reply['type'] == 'publishError'
     assert reply['code'] == 53300
-    assert 'only the presenter may publish' in reply['message']
+    assert 'only the presenter and invited speakers may publish' in reply['message']
     assert media.publishing_requests(sid) == []
     assert service.registry.find_room('podium-talk').find_participant(sid).tracks == {}
     attendee.close()
@@ -162,3 +175,31 @@ def test_an_invited_speaker_may_publish(media_server, lv_config):
 
     assert publish(guest, 1)['type'] == 'publishAnswer'
     guest.close()
+
+
+def test_a_stage_slot_token_may_publish(media_server, lv_config):
+    """The token service signs speaker-k only for an accepted speaker."""
+    service, media, url = media_server
+    speaker = Signal(url, make_token(lv_config, 'speaker-2', 'podium-talk'))
+    sid = speaker.first['participant']['sid']
+
+    assert publish(speaker, 1)['type'] == 'publishAnswer'
+    assert [r.get('ptype') or r['request'] for r in media.publishing_requests(sid)] == [
+        'publisher',
+        'publish',
+    ]
+    speaker.close()
+
+
+def test_a_slot_beyond_the_setting_may_not_publish(media_server, lv_config):
+    service, media, url = media_server
+    slots = lv_config.stage_slots
+    outsider = Signal(url, make_token(lv_config, f'speaker-{slots + 1}', 'podium-talk'))
+    sid = outsider.first['participant']['sid']
+
+    reply = publish(outsider, 1)
+
+    assert reply['type'] == 'publishError'
+    assert reply['code'] == 53300
+    assert media.publishing_requests(sid) == []
+    outsider.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon.testing
 import pytest
 
+from podium import stage
 from podium.config import ConfigError
 from podium.store import sent_rules_key
 from tests.unit.test_token_service import (
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.filterwarnings('ignore::jwt.warnings.InsecureKeyLengthW
 LIMITS = RateLimitSettings(
     subscribe_rules_per_minute=3, subscribe_rules_per_presentation_per_second=2
 )
-ATTENDEE_RULES = [{'type': 'include', 'publisher': 'presenter'}]
+ATTENDEE_RULES = stage.audience_rules(3)
 
 
 @pytest.fixture

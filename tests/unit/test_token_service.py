@@ -19,6 +19,7 @@ from podium.store import Store
 from token_service.access import presenter_key
 from token_service.app import create_app
 from token_service.presentations import Presentations
+from token_service.subscribe_rules import rules_for
 
 # The shared test secret is shorter than a real (32 character) API key secret.
 
@@ -472,13 +473,16 @@ def subscribe(client, presentation, access_token):
     )
 
 
-def test_attendee_subscribes_to_the_presenter_only(client, rooms):
+def test_attendee_subscribes_to_the_presenter_and_the_stage_only(client, rooms):
     presentation = create(client)
     issued = token(client, presentation).json
 
     result = subscribe(client, presentation, issued['token'])
 
-    rules = [{'type': 'include', 'publisher': 'presenter'}]
+    rules = [
+        {'type': 'include', 'publisher': identity}
+        for identity in ('presenter', 'speaker-1', 'speaker-2', 'speaker-3')
+    ]
     assert result.status_code == 200
     assert result.json == {'identity': issued['identity'], 'rules': rules}
     assert rooms.named('set_subscribe_rules') == [
@@ -491,7 +495,7 @@ def test_attendee_subscribes_to_the_presenter_only(client, rooms):
     ]
 
 
-def test_presenter_subscribes_to_nothing(client, rooms):
+def test_presenter_hears_the_stage_only(client, rooms):
     presentation = create(client)
     issued = presenter_token(client, presentation).json
 
@@ -499,8 +503,17 @@ def test_presenter_subscribes_to_nothing(client, rooms):
 
     assert result.json == {
         'identity': 'presenter',
-        'rules': [{'type': 'exclude', 'all': True}],
+        'rules': [{'type': 'include', 'publisher': f'speaker-{n}'} for n in (1, 2, 3)],
     }
+
+
+def test_slot_rules_subscribe_to_nothing_and_follow_the_setting():
+    assert rules_for('speaker-2', 3) == [{'type': 'exclude', 'all': True}]
+    assert rules_for('attendee-ab', 1) == [
+        {'type': 'include', 'publisher': 'presenter'},
+        {'type': 'include', 'publisher': 'speaker-1'},
+    ]
+    assert len(rules_for('attendee-ab', 10)) == 11  # within Twilio's 20
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,9 @@ import { createAttendeePolls } from './polls-panel.js';
 import { watchPresentation } from './presentation-session.js';
 import { createAttendeeQa } from './qa-panel.js';
 import { createReactions } from './reactions.js';
+import { watchSpeakers } from './stage-client.js';
+import { createStagePrompt } from './stage-prompt.js';
+import { createStageTiles } from './stage-tiles.js';
 import { messageLine, setupTabs } from './ui-kit.js';
 import { userMessage } from './messages.js';
 
@@ -35,6 +38,15 @@ const polls = createAttendeePolls({
   },
 });
 const reactions = createReactions(byId('reaction-layer'), messages);
+const speakerTiles = createStageTiles(byId('stage'));
+const stagePrompt = createStagePrompt({
+  presentationId, anchor: actions, messages, onOwnSlot: speakerTiles.setOwnSlot,
+});
+/** @type {{stop: () => void}|null} */
+let speakersWatch = null;
+// Speakers follow the player's volume and "Mute sound", set on the presenter's voice.
+const voice = /** @type {HTMLAudioElement} */ (byId('presenter-audio'));
+voice.addEventListener('volumechange', () => speakerTiles.setVolume(voice.volume, voice.muted));
 /** @type {import('./audience-api.js').AttendeeApi|null} the audience writes, once joined */
 let audience = null;
 /** @type {string} this attendee's identity, to find its own hand in the queue */
@@ -161,6 +173,10 @@ function connectAudience(joined) {
   identity = audience && joined ? joined.identity : '';
   qa.connect(audience);
   polls.connect(audience);
+  stagePrompt.connect(audience && joined ? joined : null);
+  if (speakersWatch) speakersWatch.stop();
+  speakersWatch = audience && joined ? watchSpeakers(joined.room, speakerTiles.onSpeakers) : null;
+  if (!speakersWatch) speakerTiles.onSpeakers([]);
   show(actions, Boolean(audience));
   if (!audience) setHand(false);
 }
@@ -214,6 +230,10 @@ watchState(presentationId, {
     if (identity) setHand(section.queue.some((hand) => hand.identity === identity));
   },
   onReactions: (burst) => reactions.onBurst(burst),
+  onStage: (section) => {
+    speakerTiles.onSection(section);
+    stagePrompt.onSection(section);
+  },
   onConnection: (state) => {
     reconnecting.state = state === 'reconnecting';
     updateBanner();

@@ -11,8 +11,10 @@ const CLOCK_MS = 1000;
  * @param {import('./audience-api.js').PresenterApi} options.api
  * @param {import('./ui-kit.js').MessageLine} options.messages
  * @param {() => number} [options.now] - the clock, in ms
+ * @param {(hand: import('./audience-api.js').Hand) => Node} [options.extra] - more per hand
+ *   (the stage's "Invite on stage")
  */
-export function createHands({ api, messages, now = Date.now }) {
+export function createHands({ api, messages, now = Date.now, extra }) {
   const list = byId('hands-list');
   const lowerAll = /** @type {HTMLButtonElement} */ (byId('lower-all'));
   /** @type {import('./audience-api.js').Hand[]} */
@@ -58,6 +60,7 @@ export function createHands({ api, messages, now = Date.now }) {
               className: 'hand-waiting',
               attrs: { 'data-raised-at': String(hand.raised_at), 'data-testid': 'hand-waiting' },
             }),
+            extra ? extra(hand) : null,
             lower,
           ]);
         }),

@@ -239,6 +239,7 @@ export function readState(id) {
  * @property {(section: import('./audience-api.js').HandsSection) => void} [onHands]
  * @property {(section: import('./audience-api.js').PollsSection) => void} [onPolls]
  * @property {(burst: import('./audience-api.js').ReactionsBurst) => void} [onReactions]
+ * @property {(section: import('./stage-client.js').StageSection) => void} [onStage]
  * @property {(state: StateConnection) => void} [onConnection]
  */
 
@@ -249,6 +250,7 @@ const STREAM_EVENTS = /** @type {const} */ ({
   hands: 'onHands',
   polls: 'onPolls',
   reactions: 'onReactions',
+  stage: 'onStage',
 });
 
 /**

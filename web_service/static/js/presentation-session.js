@@ -393,6 +393,7 @@ function stopStream(stream) {
  * @property {VideoRoom} room
  * @property {string} token - the access token: it also authenticates audience writes
  * @property {string} identity - this attendee, as the hand queue names it
+ * @property {import('./stage-client.js').ConnectionInfo} connection - for a stage connection
  * @property {() => void} leave - disconnect from the room
  */
 
@@ -553,6 +554,11 @@ export async function watchPresentation(options) {
     room,
     token: tokenResponse.token,
     identity: tokenResponse.identity,
+    connection: {
+      backend: tokenResponse.backend,
+      signal_url: tokenResponse.signal_url,
+      ice_servers: tokenResponse.ice_servers,
+    },
     leave: () => room.disconnect(),
   };
 }

@@ -12,6 +12,9 @@ import { createPresenterMedia } from './presenter-media.js';
 import { createModeration } from './qa-moderation.js';
 import { createReactions } from './reactions.js';
 import { showReport } from './report-panel.js';
+import { presenterStageApi, watchSpeakers } from './stage-client.js';
+import { createStagePanel } from './stage-panel.js';
+import { createStageTiles } from './stage-tiles.js';
 import { messageLine, saveBlob, setupTabs } from './ui-kit.js';
 import { userMessage } from './messages.js';
 
@@ -72,7 +75,11 @@ const moderation = createModeration({
   isVisible: () => tabs.selected() === 'tab-qa' && document.visibilityState === 'visible',
 });
 moderationView = moderation;
-const hands = createHands({ api: audience, messages });
+const stagePanel = createStagePanel({
+  panel: byId('panel-hands'), api: presenterStageApi(presentationId, presenterKey), messages,
+});
+const hands = createHands({ api: audience, messages, extra: stagePanel.inviteButton });
+const speakerTiles = createStageTiles(byId('audience-view'));
 const pollsAdmin = createPollsAdmin({ api: audience, messages });
 const reactions = createReactions(byId('reaction-layer'), messages);
 const media = createPresenterMedia({ onChange: () => updateStatus() });
@@ -137,6 +144,7 @@ function showOver() {
 function onEnded({ reason, error }) {
   session = null;
   media.attach(null);
+  speakerTiles.onSpeakers([]);
   reconnecting.video = false;
   updateBanner();
   if (reason === 'error') {
@@ -176,6 +184,7 @@ async function onStart() {
       onEnded,
     });
     media.attach(session);
+    watchSpeakers(session.room, speakerTiles.onSpeakers);
   } catch (ex) {
     reportError('could not start presenting', ex, userMessage(ex));
   } finally {
@@ -248,6 +257,10 @@ watchState(presentationId, {
     if (presenterKey) pollsAdmin.onSection();
   },
   onReactions: (burst) => reactions.onBurst(burst),
+  onStage: (section) => {
+    stagePanel.onSection(section);
+    speakerTiles.onSection(section);
+  },
   onConnection: (state) => {
     reconnecting.state = state === 'reconnecting';
     updateBanner();
