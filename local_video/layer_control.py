@@ -4,9 +4,10 @@ The attendee page sends `linkStats` every 2 s: cumulative inbound-rtp counters p
 received mid (`packetsLost`, `packetsReceived`) and the candidate pair's
 `availableIncomingBitrate`; `setQuality {mode}` is the attendee's menu choice. This
 turns them into `layer_policy` samples and calls `apply(mid, substream, temporal)`
-(the subscriber handle's `configure`) only when a track's layer changes, so Janus
-requests a keyframe from the presenter only on a real switch, and Janus itself sends
-at most one PLI per second per publisher stream however many attendees ask.
+(the subscriber handle's `configure`) only when a track's layer changes: every
+configure makes Janus 1.1.2 ask the presenter for a keyframe (it rate-limits PLIs only
+for remote publishers), so the caller also batches switches per publisher stream
+(keyframe_gate.py).
 
 The link is shared, so the estimate is split: the screen (what a talk is about) takes
 what its rung needs first, the camera gets the rest. Audio is never touched.
@@ -14,6 +15,7 @@ what its rung needs first, the camera gets the rest. Audio is never touched.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -21,20 +23,37 @@ from . import layer_policy as lp
 
 Apply = Callable[[str, int, int], Awaitable[None]]
 
+# Janus switches a substream only on a keyframe of the new one, and asks the publisher
+# for it once: a request the encoder dropped (it folds keyframe requests that come
+# close together) would leave the attendee on the old layer for good. A switch Janus
+# has not reported after RETRY_AFTER seconds is asked for again, backing off.
+RETRY_AFTER = 2.0
+MAX_RETRY_AFTER = 30.0
+
 
 class LayerControl:
     def __init__(
         self,
         apply: Apply,
         names: Callable[[], dict[str, str]],
+        reported: Callable[[], dict[str, dict[str, int]]] = dict,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._apply = apply
         self._names = names  # subscriber mid -> published track name
+        self._reported = reported  # mid -> {'substream', 'temporal'} Janus relays
         self._clock = clock
         self._mode = lp.AUTO
         self._states: dict[str, lp.LayerState] = {}
         self._counters: dict[str, tuple[int, int]] = {}
+        # What the subscriber handle was last told, per mid. Kept apart from the
+        # policy state: a choice made before the stream existed, or before a new
+        # subscriber handle, must still reach Janus.
+        self._applied: dict[str, tuple[int, int]] = {}
+        self._retry: dict[str, tuple[float, float]] = {}  # mid -> (due at, back-off)
+        # One change at a time: a report must not interleave with a mode change
+        # (each awaits Janus, and possibly the keyframe gate, between tracks).
+        self._lock = asyncio.Lock()
 
     @property
     def mode(self) -> str:
@@ -48,13 +67,30 @@ class LayerControl:
         """Apply the attendee's choice (ValueError names the modes for a bad one)."""
         if mode not in lp.MODES:
             raise ValueError(f'mode must be one of {", ".join(lp.MODES)}, not {mode!r}')
-        self._mode = mode
-        self._sync_tracks()
-        for mid, state in list(self._states.items()):
-            await self._set(mid, lp.set_mode(state, mode))
+        async with self._lock:
+            self._mode = mode
+            self._sync_tracks()
+            for mid, state in list(self._states.items()):
+                await self._set(mid, lp.set_mode(state, mode))
+
+    def handle_replaced(self) -> None:
+        """A new subscriber handle starts on Janus's default layers: tell it again."""
+        self._applied.clear()
+        self._retry.clear()
+
+    async def reapply(self) -> None:
+        """Configure every received video track whose chosen layer Janus lacks."""
+        async with self._lock:
+            self._sync_tracks()
+            for mid, state in list(self._states.items()):
+                await self._set(mid, state)
 
     async def report(self, streams: list, available_bps: float | None) -> None:
         """Take one `linkStats` report; configure the tracks whose layer changed."""
+        async with self._lock:
+            await self._report(streams, available_bps)
+
+    async def _report(self, streams: list, available_bps: float | None) -> None:
         self._sync_tracks()
         now = self._clock()
         loss = self._loss(streams)
@@ -67,6 +103,21 @@ class LayerControl:
             await self._set(mid, new)
             if estimate is not None:  # what is left for the next track
                 estimate = max(estimate - lp.LADDERS[new.kind][new.rung][2], 0.0)
+        await self._retry_unreached(now)
+
+    async def _retry_unreached(self, now: float) -> None:
+        reported = self._reported()
+        for mid, layer in list(self._applied.items()):
+            substream = reported.get(mid, {}).get('substream')
+            if substream == layer[0]:
+                self._retry.pop(mid, None)
+                continue
+            due, back_off = self._retry.get(mid, (now + RETRY_AFTER, RETRY_AFTER))
+            if now >= due:
+                await self._apply(mid, *layer)
+                back_off = min(back_off * 2, MAX_RETRY_AFTER)
+                due = now + back_off
+            self._retry[mid] = (due, back_off)
 
     def _sync_tracks(self) -> None:
         names = self._names()
@@ -76,6 +127,8 @@ class LayerControl:
         for mid in [m for m in self._states if m not in names]:
             del self._states[mid]
             self._counters.pop(mid, None)
+            self._applied.pop(mid, None)
+            self._retry.pop(mid, None)
 
     def _loss(self, streams: list) -> float:
         """The worst fraction lost since the last report over the video streams."""
@@ -96,7 +149,8 @@ class LayerControl:
         return worst
 
     async def _set(self, mid: str, new: lp.LayerState) -> None:
-        old = self._states.get(mid)
         self._states[mid] = new
-        if old is None or old.layer != new.layer:
+        if self._applied.get(mid) != new.layer:
             await self._apply(mid, *new.layer)
+            self._applied[mid] = new.layer
+            self._retry.pop(mid, None)

@@ -61,8 +61,10 @@ INBOUND = """async () => {
   (await pc.getStats()).forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') {
       const stream = window.room._subStreams.get(String(s.mid));
+      const layer = window.room.receivedLayers.get(String(s.mid)) || {};
       if (stream) out[stream.name] = { height: s.frameHeight || 0,
-                                       frames: s.framesDecoded || 0 };
+                                       frames: s.framesDecoded || 0,
+                                       substream: layer.substream };
     }
   });
   return out;
@@ -127,14 +129,19 @@ def test_presenter_sends_layers_and_data_saver_gets_the_smallest(
         )
 
     saver.evaluate("window.room.setQuality('data-saver')")
+    # Janus reports relaying the lowest substream, and the picture is the 1/4 layer.
     small = inbound_when(
-        saver, 'v.camera && v.camera.height > 0 && v.camera.height <= 200'
+        saver,
+        'v.camera && v.camera.substream === 0 && v.camera.height > 0 && '
+        'v.camera.height <= 200 && v.screen.substream === 0',
     )
     # Still decoding after the switch: frames keep coming.
     inbound_when(saver, f'v.camera.frames > {small["camera"]["frames"] + 10}')
 
     top = max(sent['camera'].values())
-    inbound_when(auto, f'v.camera && v.camera.height >= {top}')
+    inbound_when(
+        auto, f'v.camera && v.camera.substream === 2 && v.camera.height >= {top}'
+    )
 
     for page in (presenter, *viewers):
         page.evaluate('window.room.disconnect()')

@@ -667,6 +667,8 @@ class Room extends Emitter {
     /** @type {import('./link-report.js').LinkStats|null} */
     this._lastLink = null;
     this._quality = 'auto';
+    /** @type {Map<string, {substream?: number, temporal?: number}>} */
+    this.receivedLayers = new Map(); // mid -> the layer the server last reported
   }
 
   /**
@@ -943,6 +945,14 @@ class Room extends Emitter {
         break;
       case 'subscriberReset':
         this._closeSubscriber();
+        break;
+      case 'layerSwitched':
+        // Which simulcast layer the server now relays to us on this mid.
+        this.receivedLayers.set(message.mid, {
+          substream: message.substream,
+          temporal: message.temporal,
+        });
+        this.emit('layerSwitched', message.mid, this.receivedLayers.get(message.mid));
         break;
       case 'mediaReconnecting':
         if (this.state === 'connected') {
