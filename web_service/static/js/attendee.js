@@ -5,6 +5,7 @@ import { createPlayer } from './attendee-player.js';
 import { attendeeApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
 import { watchState } from './podium-api.js';
+import { createQualityMenu } from './quality-menu.js';
 import { createAttendeePolls } from './polls-panel.js';
 import { watchPresentation } from './presentation-session.js';
 import { createAttendeeQa } from './qa-panel.js';
@@ -61,6 +62,11 @@ let over = false;
 /** @type {string} the presentation's status from the state stream */
 let stateStatus = '';
 const player = createPlayer({ onChange: () => updateStatus() });
+const quality = createQualityMenu({
+  indicator: byId('link-quality'),
+  select: /** @type {HTMLSelectElement} */ (byId('quality-select')),
+  box: byId('quality-box'),
+});
 const reconnecting = { video: false, state: false };
 
 /**
@@ -173,6 +179,7 @@ function connectAudience(joined) {
   identity = audience && joined ? joined.identity : '';
   qa.connect(audience);
   polls.connect(audience);
+  quality.connect(joined && !over ? joined.room : null);
   stagePrompt.connect(audience && joined ? joined : null);
   if (speakersWatch) speakersWatch.stop();
   speakersWatch = audience && joined ? watchSpeakers(joined.room, speakerTiles.onSpeakers) : null;

@@ -72,3 +72,42 @@ export function connectionQuality(before, now) {
   if (loss > 0.02) return 'fair';
   return 'good';
 }
+
+/** What the attendee's menu says for each mode. */
+export const MODE_LABELS = Object.freeze({
+  auto: 'Auto',
+  high: 'High',
+  'data-saver': 'Data saver',
+});
+
+/**
+ * qualityLabel is the indicator's text for a connection quality.
+ * @param {'good'|'fair'|'poor'|'unknown'} quality
+ * @param {string} mode - the attendee's choice: a weak link on Auto gets a lighter picture
+ * @returns {string}
+ */
+export function qualityLabel(quality, mode) {
+  if (quality === 'good') return 'Connection good';
+  if (quality === 'fair') {
+    return mode === 'auto' ? 'Connection fair: lighter picture' : 'Connection fair';
+  }
+  if (quality === 'poor') {
+    return mode === 'high'
+      ? 'Connection poor: try Auto or Data saver'
+      : 'Connection poor: lowest picture';
+  }
+  return 'Checking connection…';
+}
+
+/**
+ * qualityFromNetworkLevel maps twilio-video's network quality level (0–5) onto the
+ * same three steps, for the Twilio backend's indicator.
+ * @param {number|null} level
+ * @returns {'good'|'fair'|'poor'|'unknown'}
+ */
+export function qualityFromNetworkLevel(level) {
+  if (typeof level !== 'number') return 'unknown';
+  if (level >= 4) return 'good';
+  if (level >= 2) return 'fair';
+  return 'poor';
+}

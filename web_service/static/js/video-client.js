@@ -2,6 +2,8 @@
 // twilio-video (global Twilio.Video) or Podium's local client
 // (window.PodiumLocalVideo). Both give a twilio-video style Room. No DOM here.
 
+import { twilioConnectOptions } from './twilio-options.js';
+
 /**
  * @typedef {import('./podium-api.js').TokenResponse} TokenResponse
  */
@@ -89,6 +91,10 @@ export async function connectVideo(tokenResponse, options = {}) {
   const library = videoLibrary(tokenResponse.backend);
   /** @type {Record<string, any>} */
   const connectOptions = { name: tokenResponse.room, ...options };
+  if (tokenResponse.backend === 'twilio') {
+    // Simulcast and the bandwidth profile: Twilio adapts each viewer (twilio-options.js).
+    Object.assign(connectOptions, twilioConnectOptions(), options);
+  }
   if (tokenResponse.backend === 'local') {
     connectOptions.signalUrl = tokenResponse.signal_url;
     // STUN/TURN (short-lived TURN credentials) for browsers behind NAT or firewalls.
