@@ -1,6 +1,6 @@
 """One attendee's layer choice, fed by what its browser reports over signalling.
 
-The attendee page sends `linkStats` every 2 s: cumulative inbound-rtp counters per
+The attendee page sends `linkStats` every second: cumulative inbound-rtp counters per
 received mid (`packetsLost`, `packetsReceived`) and the candidate pair's
 `availableIncomingBitrate`; `setQuality {mode}` is the attendee's menu choice. This
 turns them into `layer_policy` samples and calls `apply(mid, substream, temporal)`
@@ -9,8 +9,9 @@ configure makes Janus 1.1.2 ask the presenter for a keyframe (it rate-limits PLI
 for remote publishers), so the caller also batches switches per publisher stream
 (keyframe_gate.py).
 
-The link is shared, so the estimate is split: the screen (what a talk is about) takes
-what its rung needs first, the camera gets the rest. Audio is never touched.
+The link is shared: a screen and a camera climb and descend one presentation ladder
+(layer_policy.PRESENTATION_LADDER), so the camera gives way first and the screen (what
+a talk is about) gets back first. Audio is never touched.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from . import layer_policy as lp
 
 Apply = Callable[[str, int, int], Awaitable[None]]
+VIDEO = ('camera', 'screen')  # the tracks that have layers; audio is never touched
 
 # Janus switches a substream only on a keyframe of the new one, and asks the publisher
 # for it once: a request the encoder dropped (it folds keyframe requests that come
@@ -44,6 +46,8 @@ class LayerControl:
         self._reported = reported  # mid -> {'substream', 'temporal'} Janus relays
         self._clock = clock
         self._mode = lp.AUTO
+        # Group ('presentation', or a lone track's mid) -> its tracks {name: mid}.
+        self._groups: dict[str, dict[str, str]] = {}
         self._states: dict[str, lp.LayerState] = {}
         self._counters: dict[str, tuple[int, int]] = {}
         # What the subscriber handle was last told, per mid. Kept apart from the
@@ -61,7 +65,12 @@ class LayerControl:
 
     def layers(self) -> dict[str, tuple[int, int]]:
         """The (substream, temporal) now chosen for each received video mid."""
-        return {mid: state.layer for mid, state in self._states.items()}
+        out = {}
+        for group, state in self._states.items():
+            by_name = state.track_layers()
+            for name, mid in self._groups[group].items():
+                out[mid] = by_name[name]
+        return out
 
     async def set_mode(self, mode: str) -> None:
         """Apply the attendee's choice (ValueError names the modes for a bad one)."""
@@ -70,8 +79,8 @@ class LayerControl:
         async with self._lock:
             self._mode = mode
             self._sync_tracks()
-            for mid, state in list(self._states.items()):
-                await self._set(mid, lp.set_mode(state, mode))
+            for group, state in list(self._states.items()):
+                await self._set(group, lp.set_mode(state, mode))
 
     def handle_replaced(self) -> None:
         """A new subscriber handle starts on Janus's default layers: tell it again."""
@@ -82,8 +91,8 @@ class LayerControl:
         """Configure every received video track whose chosen layer Janus lacks."""
         async with self._lock:
             self._sync_tracks()
-            for mid, state in list(self._states.items()):
-                await self._set(mid, state)
+            for group, state in list(self._states.items()):
+                await self._set(group, state)
 
     async def report(self, streams: list, available_bps: float | None) -> None:
         """Take one `linkStats` report; configure the tracks whose layer changed."""
@@ -95,12 +104,13 @@ class LayerControl:
         now = self._clock()
         loss = self._loss(streams)
         estimate = None if available_bps is None else available_bps / 1000
-        order = sorted(self._states, key=lambda m: self._states[m].kind != 'screen')
-        for mid in order:
-            state = self._states[mid]
+        # A lone screen before a lone camera: it takes what it needs first.
+        order = sorted(self._states, key=lambda g: self._states[g].kind == 'camera')
+        for group in order:
+            state = self._states[group]
             sample = lp.LinkSample(at=now, loss=loss, available_kbps=estimate)
             new = lp.step(state, sample)
-            await self._set(mid, new)
+            await self._set(group, new)
             if estimate is not None:  # what is left for the next track
                 estimate = max(estimate - lp.LADDERS[new.kind][new.rung][2], 0.0)
         await self._retry_unreached(now)
@@ -120,21 +130,31 @@ class LayerControl:
             self._retry[mid] = (due, back_off)
 
     def _sync_tracks(self) -> None:
-        names = self._names()
-        for mid, name in names.items():
-            if name in lp.LADDERS and mid not in self._states:
-                self._states[mid] = lp.initial(name, self._mode)
-        for mid in [m for m in self._states if m not in names]:
-            del self._states[mid]
-            self._counters.pop(mid, None)
-            self._applied.pop(mid, None)
-            self._retry.pop(mid, None)
+        """Group the received video: a screen and a camera share one presentation
+        ladder (the screen favoured), a lone track has its own."""
+        by_name = {name: mid for mid, name in self._names().items() if name in VIDEO}
+        if len(by_name) == len(VIDEO):
+            wanted = {'presentation': by_name}
+        else:
+            wanted = {mid: {name: mid} for name, mid in by_name.items()}
+        for group in [g for g in self._groups if self._groups[g] != wanted.get(g)]:
+            del self._groups[group]
+            del self._states[group]
+        for group, tracks in wanted.items():
+            if group not in self._groups:
+                self._groups[group] = tracks
+                kind = group if group == 'presentation' else next(iter(tracks))
+                self._states[group] = lp.initial(kind, self._mode)
+        kept = set(by_name.values())
+        for table in (self._counters, self._applied, self._retry):
+            for mid in [m for m in table if m not in kept]:
+                del table[mid]
 
     def _loss(self, streams: list) -> float:
         """The worst fraction lost since the last report over the video streams."""
-        worst = 0.0
+        worst, video = 0.0, self._video_mids()
         for entry in streams if isinstance(streams, list) else []:
-            if not isinstance(entry, dict) or entry.get('mid') not in self._states:
+            if not isinstance(entry, dict) or entry.get('mid') not in video:
                 continue
             lost, received = entry.get('packetsLost'), entry.get('packetsReceived')
             if not isinstance(lost, int) or not isinstance(received, int):
@@ -148,9 +168,15 @@ class LayerControl:
                 worst = max(worst, d_lost / (d_lost + d_received))
         return worst
 
-    async def _set(self, mid: str, new: lp.LayerState) -> None:
-        self._states[mid] = new
-        if self._applied.get(mid) != new.layer:
-            await self._apply(mid, *new.layer)
-            self._applied[mid] = new.layer
-            self._retry.pop(mid, None)
+    def _video_mids(self) -> set[str]:
+        return {mid for tracks in self._groups.values() for mid in tracks.values()}
+
+    async def _set(self, group: str, new: lp.LayerState) -> None:
+        self._states[group] = new
+        by_name = new.track_layers()
+        for name, mid in self._groups[group].items():
+            layer = by_name[name]
+            if self._applied.get(mid) != layer:
+                await self._apply(mid, *layer)
+                self._applied[mid] = layer
+                self._retry.pop(mid, None)

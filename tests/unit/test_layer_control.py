@@ -57,32 +57,63 @@ def test_a_new_subscriber_handle_is_told_the_layers_again():
     assert len(sub.calls) == 4
 
 
-def test_heavy_loss_steps_down_and_a_switch_janus_never_made_is_asked_again():
+def test_heavy_loss_takes_from_the_camera_first_and_retries_an_unmade_switch():
     sub = FakeSubscriber()
     control = sub.control()
     asyncio.run(control.report(report(0, 100), None))
-    top = list(sub.calls)
-    assert sorted(top) == [('0', 2, 2), ('1', 1, 2)]
+    assert sorted(sub.calls) == [('0', 2, 2), ('1', 1, 2)]  # both on top
     sub.relayed = {'0': {'substream': 2, 'temporal': 2}, '1': {'substream': 1}}
     sub.now = 2.0
+    before = len(sub.calls)
     asyncio.run(control.report(report(50, 150), None))  # 33 % lost: at once
-    down = sub.calls[len(top) :]
-    assert {mid for mid, *_ in down} == {'0', '1'}
-    for mid, *layer in down:
-        assert tuple(layer) < lp.LADDERS[sub.names[mid]][-1][:2]
-    # Janus does not report the new substream (the keyframe request was dropped).
+    # The camera gives way (to half size); the screen keeps its full layer.
+    assert sub.calls[before:] == [('0', 1, 2)]
+    assert control.layers() == {'0': (1, 2), '1': (1, 2)}
+    # Janus does not report the new substream (the keyframe request was dropped):
+    # asked again; the next heavy report also takes the camera down one more rung.
     sub.now = 2.0 + RETRY_AFTER
     before = len(sub.calls)
-    asyncio.run(control.report(report(50, 250), None))
-    retried = sub.calls[before:]
-    assert {mid for mid, *_ in retried} == {'0', '1'}
-    # Once Janus reports it, nothing more is sent (the link is not clean for long
-    # enough to step up yet).
-    sub.relayed = {mid: {'substream': s} for mid, s, _ in sub.calls[-2:]}
+    asyncio.run(control.report(report(100, 250), None))
+    assert ('0', 0, 2) in sub.calls[before:]
+    assert control.layers()['1'] == (1, 2)
+    # Once Janus reports what was asked, nothing more is sent while the link holds
+    # (moderate loss: neither down nor up).
+    sub.relayed = {'0': {'substream': 0}, '1': {'substream': 1}}
     sub.now += 1
     before = len(sub.calls)
-    asyncio.run(control.report(report(50, 350), None))
+    asyncio.run(control.report(report(105, 350), None))
     assert sub.calls[before:] == []
+
+
+def test_a_recovering_link_gives_to_the_screen_before_the_camera():
+    sub = FakeSubscriber()
+    control = sub.control()
+    lost, got = 0, 100
+    asyncio.run(control.report(report(lost, got), None))
+    for _ in range(8):  # heavy loss until the bottom rung
+        sub.now += 1
+        lost, got = lost + 50, got + 100
+        asyncio.run(control.report(report(lost, got), None))
+    assert control.layers() == {'0': (0, 0), '1': (0, 0)}
+    sub.relayed = {'0': {'substream': 0}, '1': {'substream': 0}}
+    first_up = None
+    for _ in range(60):  # clean
+        sub.now += 1
+        got += 100
+        asyncio.run(control.report(report(lost, got), None))
+        if first_up is None and control.layers() != {'0': (0, 0), '1': (0, 0)}:
+            first_up = control.layers()
+    assert first_up == {'0': (0, 0), '1': (0, 2)}  # the screen first
+    assert control.layers() == {'0': (2, 2), '1': (1, 2)}  # and all back on top
+
+
+def test_a_lone_camera_has_its_own_ladder():
+    sub = FakeSubscriber()
+    sub.names = {'0': 'camera', '2': 'microphone'}
+    control = sub.control()
+    asyncio.run(control.set_mode(lp.DATA_SAVER))
+    asyncio.run(control.reapply())
+    assert sub.calls == [('0', 0, 0)]
 
 
 def test_a_bad_mode_is_refused_with_the_names_of_the_good_ones():

@@ -2,8 +2,8 @@
 // pick the simulcast layers that link carries (local_video/layer_control.py), and the
 // connection quality the attendee page shows. Protocol only: no DOM.
 
-/** How often the receiving side reports (the server's policy samples at this pace). */
-export const REPORT_INTERVAL = 2000;
+/** How often the receiving side reports: the server steps down within 2 s of loss. */
+export const REPORT_INTERVAL = 1000;
 
 /** The attendee's choices; the server knows the same names. */
 export const QUALITY_MODES = Object.freeze(['auto', 'high', 'data-saver']);

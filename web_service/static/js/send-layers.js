@@ -30,7 +30,7 @@ export function sendEncodings(name, kind) {
     return [
       { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
       { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
-      { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+      { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 100_000, scalabilityMode: 'L1T3' },
     ];
   }
   if (name === 'screen') {
@@ -40,7 +40,8 @@ export function sendEncodings(name, kind) {
         rid: 'l',
         scaleResolutionDownBy: 1,
         maxFramerate: 5,
-        maxBitrate: 300_000,
+        // A 300 kbit/s link must carry it with the smallest camera layer and the voice.
+        maxBitrate: 150_000,
         scalabilityMode: 'L1T3',
       },
     ];
