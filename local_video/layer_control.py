@@ -37,16 +37,16 @@ class LayerControl:
     def __init__(
         self,
         apply: Apply,
-        names: Callable[[], dict[str, str]],
+        names: Callable[[], dict[str, tuple[str, str]]],
         reported: Callable[[], dict[str, dict[str, int]]] = dict,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._apply = apply
-        self._names = names  # subscriber mid -> published track name
+        self._names = names  # subscriber mid -> (publisher sid, published track name)
         self._reported = reported  # mid -> {'substream', 'temporal'} Janus relays
         self._clock = clock
         self._mode = lp.AUTO
-        # Group ('presentation', or a lone track's mid) -> its tracks {name: mid}.
+        # Group ('presentation:<publisher>' or a mid) -> its tracks {name: mid}.
         self._groups: dict[str, dict[str, str]] = {}
         self._states: dict[str, lp.LayerState] = {}
         self._counters: dict[str, tuple[int, int]] = {}
@@ -130,24 +130,35 @@ class LayerControl:
             self._retry[mid] = (due, back_off)
 
     def _sync_tracks(self) -> None:
-        """Group the received video: a screen and a camera share one presentation
-        ladder (the screen favoured), a lone track has its own."""
-        by_name = {name: mid for mid, name in self._names().items() if name in VIDEO}
-        if len(by_name) == len(VIDEO):
-            wanted = {'presentation': by_name}
-        else:
-            wanted = {mid: {name: mid} for name, mid in by_name.items()}
+        """Group the received video: a publisher's screen and camera share one
+        presentation ladder (the screen favoured); any other track has its own (a
+        speaker's camera on stage, a camera or screen alone)."""
+        received = {
+            mid: (publisher, name)
+            for mid, (publisher, name) in self._names().items()
+            if name in VIDEO
+        }
+        wanted: dict[str, dict[str, str]] = {}
+        for mid, (publisher, name) in received.items():
+            pair = {
+                other_name: other_mid
+                for other_mid, (other, other_name) in received.items()
+                if other == publisher
+            }
+            if sorted(pair) == sorted(VIDEO) and len(pair) == 2:
+                wanted[f'presentation:{publisher}'] = pair
+            else:
+                wanted[mid] = {name: mid}
         for group in [g for g in self._groups if self._groups[g] != wanted.get(g)]:
             del self._groups[group]
             del self._states[group]
         for group, tracks in wanted.items():
             if group not in self._groups:
                 self._groups[group] = tracks
-                kind = group if group == 'presentation' else next(iter(tracks))
+                kind = 'presentation' if len(tracks) == 2 else next(iter(tracks))
                 self._states[group] = lp.initial(kind, self._mode)
-        kept = set(by_name.values())
         for table in (self._counters, self._applied, self._retry):
-            for mid in [m for m in table if m not in kept]:
+            for mid in [m for m in table if m not in received]:
                 del table[mid]
 
     def _loss(self, streams: list) -> float:

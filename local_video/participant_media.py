@@ -347,15 +347,15 @@ class ParticipantMedia:
         )
         await self.layers.reapply()
 
-    def _received_names(self) -> dict[str, str]:
-        """Subscriber mid -> published track name, for the streams we receive."""
+    def _received_names(self) -> dict[str, tuple[str, str]]:
+        """Subscriber mid -> (publisher sid, track name), for the streams we receive."""
         names = {}
         for stream in self._sub_streams:
             if not stream.get('active', True) or 'feed_id' not in stream:
                 continue
             found = self._track_for(stream['feed_id'], stream.get('feed_mid'))
             if found is not None:
-                names[stream['mid']] = found[1].name
+                names[stream['mid']] = (found[0].sid, found[1].name)
         return names
 
     async def _configure_layer(self, mid: str, substream: int, temporal: int) -> None:

@@ -14,7 +14,11 @@ class FakeSubscriber:
     """What the subscriber handle was told, and what Janus says it relays."""
 
     def __init__(self) -> None:
-        self.names = {'0': 'camera', '1': 'screen', '2': 'microphone'}
+        self.names = {
+            '0': ('PA-presenter', 'camera'),
+            '1': ('PA-presenter', 'screen'),
+            '2': ('PA-presenter', 'microphone'),
+        }
         self.calls: list[tuple[str, int, int]] = []
         self.relayed: dict[str, dict[str, int]] = {}
         self.now = 0.0
@@ -109,7 +113,7 @@ def test_a_recovering_link_gives_to_the_screen_before_the_camera():
 
 def test_a_lone_camera_has_its_own_ladder():
     sub = FakeSubscriber()
-    sub.names = {'0': 'camera', '2': 'microphone'}
+    sub.names = {'0': ('PA-presenter', 'camera'), '2': ('PA-presenter', 'microphone')}
     control = sub.control()
     asyncio.run(control.set_mode(lp.DATA_SAVER))
     asyncio.run(control.reapply())
@@ -120,3 +124,16 @@ def test_a_bad_mode_is_refused_with_the_names_of_the_good_ones():
     control = FakeSubscriber().control()
     with pytest.raises(ValueError, match='auto, high, data-saver'):
         asyncio.run(control.set_mode('ultra'))
+
+
+def test_a_speakers_camera_beside_the_presenters_has_its_own_ladder():
+    sub = FakeSubscriber()
+    sub.names['3'] = ('PA-speaker', 'camera')
+    control = sub.control()
+    asyncio.run(control.set_mode(lp.DATA_SAVER))
+    asyncio.run(control.reapply())
+    assert sorted(sub.calls) == [('0', 0, 0), ('1', 0, 0), ('3', 0, 0)]
+    sub.now = 1.0
+    asyncio.run(control.set_mode(lp.AUTO))
+    asyncio.run(control.report(report(0, 100), None))
+    assert control.layers() == {'0': (0, 0), '1': (0, 0), '3': (0, 0)}
