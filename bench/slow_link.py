@@ -122,6 +122,29 @@ def send_kbps(first: dict, last: dict) -> float:
     return round((last['bytes'] - first['bytes']) * 8 / 1000 / seconds)
 
 
+def janus_pid(stack) -> int | None:
+    """The Janus that local_video started (a child of its process)."""
+    parent = stack.process('local_video').pid
+    for entry in Path('/proc').iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / 'stat').read_text().rsplit(')', 1)[1].split()
+            comm = (entry / 'comm').read_text().strip()
+        except OSError:
+            continue
+        if comm == 'janus' and int(fields[1]) == parent:
+            return int(entry.name)
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.5):
     """Poll; return (value, seconds waited) or (None, timeout)."""
     start = time.monotonic()
@@ -206,10 +229,16 @@ def _measure(playwright, stack, host, cert, window, settle) -> dict:
     _, _ = wait_for(lambda: min(camera_height(fast), camera_height(slow)) >= 540, 60)
     top = camera_height(fast)
     out = {}
+    janus = janus_pid(stack)
     # Baseline: the presenter's send rate with every attendee on a clean link.
-    s0 = presenter.evaluate(SENT)
+    s0, c0, t0 = presenter.evaluate(SENT), cpu_seconds(janus), time.monotonic()
     time.sleep(10)
-    out['clean'] = {'presenter_send_kbps': send_kbps(s0, presenter.evaluate(SENT))}
+    out['clean'] = {
+        'presenter_send_kbps': send_kbps(s0, presenter.evaluate(SENT)),
+        'janus_cpu_pct': round(
+            100 * (cpu_seconds(janus) - c0) / (time.monotonic() - t0), 1
+        ),
+    }
     for label, shape in CONDITIONS:
         print(f'-- {label}', file=sys.stderr, flush=True)
         if 'kbit' in shape:
@@ -224,7 +253,9 @@ def _measure(playwright, stack, host, cert, window, settle) -> dict:
             fast.evaluate(RECEIVED),
             presenter.evaluate(SENT),
         )
+        c0, t0 = cpu_seconds(janus), time.monotonic()
         time.sleep(window)
+        cpu = 100 * (cpu_seconds(janus) - c0) / (time.monotonic() - t0)
         b_slow, b_fast, b_sent = (
             slow.evaluate(RECEIVED),
             fast.evaluate(RECEIVED),
@@ -238,6 +269,7 @@ def _measure(playwright, stack, host, cert, window, settle) -> dict:
             'slow': window_figures(a_slow, b_slow),
             'unshaped': window_figures(a_fast, b_fast),
             'presenter_send_kbps': send_kbps(a_sent, b_sent),
+            'janus_cpu_pct': round(cpu, 1),
         }
         print(json.dumps(out[label]), file=sys.stderr, flush=True)
         time.sleep(5)  # both back on top before the next condition
