@@ -13,7 +13,7 @@ from requests import Session
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from podium import room_state
+from podium import room_state, video_layout
 from podium.config import TokenServiceConfig
 from podium.store import Store
 from podium.video_api import REQUEST_TIMEOUT, VIDEO_ERRORS, video_client
@@ -23,19 +23,9 @@ log = logging.getLogger(__name__)
 ROOM_IN_PROGRESS = 'in-progress'
 # What attendees saw: the screen full size, the presenter's camera as a small
 # picture-in-picture above it (track names from presentation-session.js).
-COMPOSITION_LAYOUT = {
-    'screen': {'z_pos': 1, 'video_sources': ['screen']},
-    'camera': {
-        'z_pos': 2,
-        'x_pos': 1000,
-        'y_pos': 520,
-        'width': 240,
-        'height': 180,
-        'video_sources': ['camera'],
-    },
-}
+COMPOSITION_LAYOUT = video_layout.LAYOUT
 COMPOSITION_AUDIO = ['microphone']
-COMPOSITION_RESOLUTION = '1280x720'
+COMPOSITION_RESOLUTION = video_layout.RESOLUTION
 RECORD_ALL = [{'type': 'include', 'all': True}]
 RECORD_NONE = [{'type': 'exclude', 'all': True}]
 ROOM_EXISTS = 53113  # "Room exists": a concurrent request created it first
