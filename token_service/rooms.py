@@ -6,10 +6,12 @@ either to Twilio or to local_video's Twilio-compatible `/v1/Rooms` server.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
 from requests import Session
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -135,6 +137,18 @@ class Rooms:
         log.info('composition %s of room %s enqueued', composition.sid, room_sid)
         return composition.sid
 
+    def set_broadcast(self, room_sid: str, on: bool) -> dict:
+        """Start or stop the room's HLS broadcast (local_video's Rooms extension)."""
+        url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
+        answer = self._client.request(
+            'POST', url, data={'Status': 'started' if on else 'stopped'}
+        )
+        return _extension_answer(answer, url)
+
+    def broadcast(self, room_sid: str) -> dict:
+        url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
+        return _extension_answer(self._client.request('GET', url), url)
+
     def disconnect(self, room: str, identity: str) -> None:
         """Disconnect a participant (a speaker taken off stage); gone is fine."""
         try:
@@ -155,8 +169,24 @@ class Rooms:
 UNREAD = object()  # ensure_room_for: the caller has not read the room record
 
 
-def room_name_of(presentation: dict[str, str]) -> str:
-    return presentation.get('room_name') or room_state.room_name_for(presentation['id'])
+room_name_of = room_state.room_name_of
+
+
+def _extension_answer(answer, url: str) -> dict:
+    """Parse an answer of a Rooms API extension as twilio-python parses its own."""
+    try:
+        body = json.loads(answer.text)
+    except ValueError:
+        body = {}
+    if not 200 <= answer.status_code < 300:
+        raise TwilioRestException(
+            answer.status_code,
+            url,
+            body.get('message') or 'the video API refused the request',
+            body.get('code'),
+            'POST',
+        )
+    return body
 
 
 def ensure_room_for(
@@ -184,4 +214,7 @@ def ensure_room_for(
             return sid
     sid = rooms.ensure(room_name_of(presentation))
     store.set_room(presentation['id'], sid, now_ms)
+    if presentation.get('broadcast') == '1' and sid != presentation.get('room_sid'):
+        # A new room (the first, or after the last one timed out) is broadcast too.
+        rooms.set_broadcast(sid, True)
     return sid
