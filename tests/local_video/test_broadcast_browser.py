@@ -8,6 +8,8 @@ layout change when the screen stops can be seen in the segments that follow.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -48,6 +50,10 @@ def wait_for(check, timeout: float, what: str):
             return value
         assert time.monotonic() < deadline, f'timed out waiting for {what}'
         time.sleep(0.2)
+
+
+def room_of(service, sid: str):
+    return service.registry.find_room(sid)
 
 
 def segments(playlist: Path) -> list[str]:
@@ -104,12 +110,12 @@ def broadcast(recording_browser, static_site, tmp_path):
             assert answer.status_code == 200, answer.text
             return json.loads(answer.text)
 
-        yield folder / ROOM, set_broadcast, page, client, url, room
+        yield folder / ROOM, set_broadcast, page, client, url, room, service
         page.context.close()
 
 
 def test_the_presenter_is_broadcast_as_hls_and_follows_the_screen(broadcast):
-    folder, set_broadcast, page, client, url, room = broadcast
+    folder, set_broadcast, page, client, url, room, service = broadcast
     started = set_broadcast('started')
     assert started['playlist'] == f'{ROOM}/index.m3u8'
 
@@ -135,6 +141,13 @@ def test_the_presenter_is_broadcast_as_hls_and_follows_the_screen(broadcast):
         capture_output=True, text=True, check=True,
     ).stderr  # fmt: skip
     assert float(volume.split('mean_volume:')[1].split('dB')[0]) > -40
+
+    # The encoder dies: it is started again and the playlist goes on.
+    on_air = service.broadcaster.get(room_of(service, room.sid))
+    os.kill(on_air.process.pid, signal.SIGKILL)
+    killed_at = segments(top)[-1]
+    wait_for(lambda: segments(top)[-1] > killed_at, 20, 'segments after the kill')
+    assert on_air.restarts == 1 and 'stopped' in on_air.last_error
 
     # The presenter stops sharing the screen: the camera fills the picture, and the
     # playlist goes on (same numbering, a discontinuity) rather than starting over.
@@ -169,7 +182,7 @@ def test_the_presenter_is_broadcast_as_hls_and_follows_the_screen(broadcast):
 
 
 def test_a_broadcast_of_an_unknown_room_or_a_bad_status_is_refused(broadcast):
-    _, set_broadcast, _, client, url, room = broadcast
+    _, set_broadcast, _, client, url, room, _ = broadcast
     answer = client.request('POST', f'{url}/v1/Rooms/RMnope/Broadcast', data={})
     assert answer.status_code == 404
     answer = client.request(

@@ -38,6 +38,7 @@ const MAX_RETRY_DELAY_MS = 30000;
  * @property {{sid: string|null, status: string}} room
  * @property {{connected: boolean, tracks: Array<{sid: string, kind: string, name: string, enabled: boolean}>}} presenter
  * @property {{count: number}} attendees
+ * @property {{on: boolean, playlist: string}} [broadcast] - HLS, under the broadcast base URL
  */
 
 /**
