@@ -299,6 +299,23 @@ PATHS = {
             },
         },
     },
+    '/api/presentations/{presentation_id}/broadcast/overflow': {
+        'parameters': [PRESENTATION_ID],
+        'post': {
+            'summary': 'The room is full: broadcast, so this attendee can watch',
+            'operationId': 'broadcastOverflow',
+            'description': 'Needs the attendee\'s access token; refused (409) while '
+            'the room has space, and on the Twilio backend.',
+            'security': [{'accessToken': []}],
+            'responses': {
+                '200': {
+                    'description': 'Broadcasting.',
+                    'content': json_content({'$ref': '#/components/schemas/Broadcast'}),
+                },
+                **errors(401, 404, 409, 410, 502, 503),
+            },
+        },
+    },
     '/api/healthz': {
         'get': {
             'summary': 'Health: the service is up and reaches Redis',

@@ -145,6 +145,15 @@ class Rooms:
         )
         return _extension_answer(answer, url)
 
+    def is_full(self, room_sid: str) -> bool:
+        """Whether the room holds MaxParticipants connected participants (2 reads)."""
+        room = self._client.video.v1.rooms(room_sid).fetch()
+        limit = int(room.max_participants or 0)
+        connected = self._client.video.v1.rooms(room_sid).participants.list(
+            status='connected', limit=limit + 1
+        )
+        return limit > 0 and len(connected) >= limit
+
     def broadcast(self, room_sid: str) -> dict:
         url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
         return _extension_answer(self._client.request('GET', url), url)

@@ -10,7 +10,14 @@ from podium.config import TokenServiceConfig
 from podium.store import version_key
 from token_service.app import create_app
 
-from .test_token_service import ROOM_SID, FakeClock, FakeRooms, create, presenter_token
+from .test_token_service import (
+    ROOM_SID,
+    FakeClock,
+    FakeRooms,
+    create,
+    presenter_token,
+    token,
+)
 
 
 @pytest.fixture
@@ -121,3 +128,40 @@ def test_twilio_backend_says_why_there_is_no_broadcast(client):
         '/api/presentations', json={'title': 'x', 'broadcast': True}
     )
     assert created.status_code == 409
+
+
+def overflow(client, talk, access_token):
+    return client.simulate_post(
+        f'/api/presentations/{talk["id"]}/broadcast/overflow',
+        headers={'Authorization': f'Bearer {access_token}'},
+    )
+
+
+def test_a_full_room_turns_the_broadcast_on_for_whoever_did_not_fit(local, store):
+    client, rooms = local
+    talk = create(client)
+    presenter_token(client, talk)
+    attendee = token(client, talk).json['token']
+    refused = overflow(client, talk, attendee)
+    assert refused.status_code == 409 and refused.json['title'] == 'The room has space'
+    assert rooms.named('set_broadcast') == []
+    rooms.full = True
+    answer = overflow(client, talk, attendee)
+    assert answer.status_code == 200 and answer.json['broadcast'] is True
+    assert rooms.named('set_broadcast') == [('set_broadcast', ROOM_SID, True)]
+    assert store.get_presentation(talk['id'])['broadcast'] == '1'
+    # The next one who does not fit finds it on: no more REST calls.
+    assert overflow(client, talk, attendee).status_code == 200
+    assert len(rooms.named('is_full')) == 2
+
+
+def test_overflow_needs_a_token_of_this_presentation(local):
+    client, rooms = local
+    rooms.full = True
+    talk, other = create(client), create(client, 'Other')
+    presenter_token(client, talk)
+    foreign = token(client, other).json['token']
+    assert overflow(client, talk, foreign).status_code == 401
+    path = f'/api/presentations/{talk["id"]}/broadcast/overflow'
+    missing = client.simulate_post(path)
+    assert missing.status_code == 401

@@ -66,6 +66,12 @@ class FakeRooms:
         self._call('set_broadcast', room_sid, on)
         return {'status': 'waiting' if on else 'stopped'}
 
+    full = False
+
+    def is_full(self, room_sid: str) -> bool:
+        self._call('is_full', room_sid)
+        return self.full
+
     def broadcast(self, room_sid: str) -> dict:
         self._call('broadcast', room_sid)
         return {'status': 'live', 'restarts': 0, 'last_error': None}

@@ -5,7 +5,7 @@ import { createPlayer } from './attendee-player.js';
 import { attendeeApi } from './audience-api.js';
 import { createBroadcastView } from './broadcast-view.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
-import { requestToken, watchState } from './podium-api.js';
+import { requestBroadcastOverflow, requestToken, watchState } from './podium-api.js';
 import { createAttendeePolls } from './polls-panel.js';
 import { watchPresentation } from './presentation-session.js';
 import { createAttendeeQa } from './qa-panel.js';
@@ -176,8 +176,10 @@ async function onJoin(event) {
     connectAudience(session);
   } catch (ex) {
     if (ex && /** @type {any} */ (ex).status === 410) showOver();
-    else if (broadcast.on && ex && /** @type {any} */ (ex).code === ROOM_FULL) {
-      await joinBroadcast(); // the room is full: the broadcast has room for everyone
+    else if (ex && /** @type {any} */ (ex).code === ROOM_FULL) {
+      // The room is full: the broadcast has room for everyone.
+      await joinBroadcast({ overflow: true }).catch(
+        (why) => reportError('could not join', why, userMessage(ex)));
     } else reportError('could not join', ex, userMessage(ex));
   } finally {
     joining = false;
@@ -188,11 +190,16 @@ async function onJoin(event) {
 /**
  * joinBroadcast watches the HLS broadcast instead of the interactive room; the
  * token still identifies this attendee for questions, votes, reactions and hands.
+ * @param {{overflow?: boolean}} [why] - overflow: the room was full
  */
-async function joinBroadcast() {
+async function joinBroadcast({ overflow = false } = {}) {
   const answer = await requestToken(presentationId, {
     role: 'attendee', name: nameInput.value.trim() || undefined,
   });
+  if (overflow && !broadcast.on) {
+    await requestBroadcastOverflow(presentationId, answer.token);
+    broadcast = { on: true, playlist: broadcast.playlist };
+  }
   audience = attendeeApi(presentationId, answer.token);
   identity = answer.identity;
   qa.connect(audience);
@@ -257,6 +264,13 @@ watchState(presentationId, {
   onState: (view) => {
     stateStatus = view.status;
     if (view.broadcast) broadcast = view.broadcast;
+    if (broadcastView.active() && !broadcast.on && view.status !== 'ended') {
+      // The presenter stopped broadcasting: joining again takes the room.
+      broadcastView.stop();
+      connectAudience(null);
+      player.setVisible(false);
+      showError('The presenter stopped the broadcast. Join again to watch in real time.');
+    }
     setAttendeeCount(view.attendees.count);
     player.onPresenter(view.presenter);
     if (view.status === 'ended' && !over) showOver();

@@ -200,6 +200,16 @@ export function requestToken(id, { role, key, name }) {
 }
 
 /**
+ * requestBroadcastOverflow asks for the broadcast when the room is full.
+ * @param {string} id - presentation id
+ * @param {string} token - the attendee's access token
+ * @returns {Promise<{broadcast: boolean}>}
+ */
+export function requestBroadcastOverflow(id, token) {
+  return request('POST', `${presentationPath(id)}/broadcast/overflow`, { bearer: token });
+}
+
+/**
  * setSubscribeRules asks the server to set the caller's subscriptions for its role.
  * @param {string} id - presentation id
  * @param {string} token - the access token the caller connected with
