@@ -255,8 +255,16 @@ class Broadcaster:
                     'publisher_id': publisher_id,
                     'host': '127.0.0.1',
                     'host_family': 'ipv4',
+                    # simulcast: forward like a viewer would get it, the best layer
+                    # the presenter sends (without it Janus forwards substream 0,
+                    # the lowest, of a simulcast stream).
                     'streams': [
-                        {'mid': f.mid, 'port': f.port, 'pt': f.payload_type}
+                        {
+                            'mid': f.mid,
+                            'port': f.port,
+                            'pt': f.payload_type,
+                            **({'simulcast': True} if f.kind == 'video' else {}),
+                        }
                         for f in own
                     ],
                 }
