@@ -253,8 +253,12 @@ def presentation_view(
     presenters: list[dict],
     attendee_count: int,
     version: int,
+    recording: dict | None = None,
 ) -> dict:
-    """Return what pages show about a presentation, from its stored records."""
+    """Return what pages show about a presentation, from its stored records.
+
+    `recording` is podium.recording_state.public_view's answer, if known.
+    """
     room_open = room_status(room) == 'in-progress'
     connected = [p for p in presenters if participant_connected(p)] if room_open else []
     # A reload can briefly leave two presenter connections; the newest one counts.
@@ -288,4 +292,5 @@ def presentation_view(
         'attendees': {
             'count': attendee_count if room_open and status != 'ended' else 0
         },
+        'recording': recording or {'requested': False, 'status': 'off', 'percent': 0},
     }

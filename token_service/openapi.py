@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from podium import health, openapi
 from podium.openapi import errors, json_content
-from token_service import audience_openapi, report_openapi
+from token_service import audience_openapi, recording_openapi, report_openapi
 from token_service.bodies import MAX_BODY_BYTES
 from token_service.presentations import MAX_TITLE_LENGTH
 from token_service.tokens import MAX_NAME_LENGTH
@@ -44,6 +44,7 @@ SCHEMAS = {
             },
             'presenter_key': {'type': 'string'},
             'moderated': {'type': 'boolean'},
+            'recording': {'type': 'boolean'},
         },
     },
     'Token': {
@@ -113,6 +114,11 @@ PATHS = {
                                 'type': 'boolean',
                                 'description': 'New questions wait for the '
                                 "presenter's approval (switchable: PATCH settings).",
+                            },
+                            'recording': {
+                                'type': 'boolean',
+                                'description': 'Record the talk from its start '
+                                '(switchable: PUT .../recording).',
                             },
                         },
                     }
@@ -255,6 +261,7 @@ PATHS = {
     },
     **audience_openapi.paths(PRESENTATION_ID),
     **report_openapi.paths(PRESENTATION_ID),
+    **recording_openapi.paths(PRESENTATION_ID),
     **health.openapi_paths('/api', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }

@@ -185,6 +185,7 @@ def test_view_waiting_without_presenter():
         'room': {'sid': ROOM, 'status': 'in-progress'},
         'presenter': {'connected': False, 'tracks': []},
         'attendees': {'count': 3},
+        'recording': {'requested': False, 'status': 'off', 'percent': 0},
     }
 
 
