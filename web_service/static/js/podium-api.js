@@ -38,6 +38,7 @@ const MAX_RETRY_DELAY_MS = 30000;
  * @property {{sid: string|null, status: string}} room
  * @property {{connected: boolean, tracks: Array<{sid: string, kind: string, name: string, enabled: boolean}>}} presenter
  * @property {{count: number}} attendees
+ * @property {import('./recording-api.js').RecordingView} [recording]
  */
 
 /**
@@ -177,11 +178,12 @@ function messageForStatus(status) {
 /**
  * createPresentation creates a presentation and returns its links.
  * @param {string} title
- * @param {{moderated?: boolean}} [options] - moderated: questions wait for approval
+ * @param {{moderated?: boolean, recording?: boolean}} [options] - moderated: questions
+ *   wait for approval; recording: record the talk from its start
  * @returns {Promise<CreatedPresentation>}
  */
-export function createPresentation(title, { moderated = false } = {}) {
-  return request('POST', '/api/presentations', { body: { title, moderated } });
+export function createPresentation(title, { moderated = false, recording = false } = {}) {
+  return request('POST', '/api/presentations', { body: { title, moderated, recording } });
 }
 
 /**

@@ -11,6 +11,8 @@ import { startPresenting } from './presentation-session.js';
 import { createPresenterMedia } from './presenter-media.js';
 import { createModeration } from './qa-moderation.js';
 import { createReactions } from './reactions.js';
+import { recordingApi } from './recording-api.js';
+import { createRecordingPanel } from './recording-panel.js';
 import { showReport } from './report-panel.js';
 import { presenterStageApi, watchSpeakers } from './stage-client.js';
 import { createStagePanel } from './stage-panel.js';
@@ -83,6 +85,11 @@ const speakerTiles = createStageTiles(byId('audience-view'));
 const pollsAdmin = createPollsAdmin({ api: audience, messages });
 const reactions = createReactions(byId('reaction-layer'), messages);
 const media = createPresenterMedia({ onChange: () => updateStatus() });
+const recording = createRecordingPanel({
+  card: byId('recording'),
+  api: presenterKey ? recordingApi(presentationId, presenterKey) : null,
+  messages: messageLine(byId('recording-message')),
+});
 
 /**
  * updateBanner shows "Reconnecting…" while the video or the state stream is down.
@@ -116,6 +123,7 @@ function updateStatus() {
   } else {
     setStatus('Getting your camera and microphone ready…');
   }
+  recording.setLive(Boolean(session) && !over);
   startButton.disabled = over || starting || !presenterKey || !media.ready();
   show(startButton, !session && !over);
   show(stopButton, Boolean(session) && !over);
@@ -246,6 +254,7 @@ watchState(presentationId, {
   onState: (view) => {
     stateStatus = view.status;
     setAttendeeCount(view.attendees.count);
+    recording.onState(view);
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },
