@@ -190,11 +190,18 @@ class Recording(_RecordingBase):
             )
         room_sid = presentation.get('room_sid')
         room = self._store.get_room(room_sid) if room_sid else None
-        # A live room changes its Recording Rules now; a room yet to be made
-        # records from its start (rooms.ensure_room_for reads the flag).
-        if room_sid and not (room and room.get('ended_at')):
-            self._rooms.set_recording(room_sid, on)
+        was_on = presentation.get(recording_state.REQUESTED_FIELD) == '1'
+        # The wish first: pages must never see the recording start (its callback)
+        # before they see it was asked for. A room yet to be made records from its
+        # start (rooms.ensure_room_for reads the flag); a live room changes its
+        # Recording Rules now, and if that fails the wish is taken back.
         self._store.set_recording_requested(presentation['id'], on)
+        if room_sid and not (room and room.get('ended_at')):
+            try:
+                self._rooms.set_recording(room_sid, on)
+            except Exception:
+                self._store.set_recording_requested(presentation['id'], was_on)
+                raise
         log.info('recording %s for %s', 'on' if on else 'off', presentation['id'])
         resp.cache_control = ['no-store']
         resp.media = self._state(self._store.get_presentation(presentation['id']))

@@ -92,8 +92,9 @@ def test_record_while_live_banner_then_download(local_stack, open_page, tmp_path
     presenter.click('[data-testid=record-toggle]')
     # "Recording" only once local_video's recording-started callbacks are merged.
     presenter.wait_for_selector('.recording-card.is-recording', timeout=20_000)
-    assert presenter.inner_text('[data-testid=recording-status]').startswith(
-        'Recording.'
+    presenter.wait_for_function(
+        "document.querySelector('[data-testid=recording-status]')"
+        ".textContent.startsWith('Recording.')"
     )
     attendee.wait_for_selector('#recording-banner', state='visible', timeout=10_000)
     assert 'being recorded' in attendee.inner_text('#recording-banner')
@@ -104,7 +105,10 @@ def test_record_while_live_banner_then_download(local_stack, open_page, tmp_path
     presenter.click('[data-testid=record-toggle]')
     attendee.wait_for_selector('#recording-banner', state='hidden', timeout=20_000)
     presenter.wait_for_selector('.recording-card:not(.is-recording)')
-    assert presenter.inner_text('[data-testid=recording-status]') == 'Not recording.'
+    presenter.wait_for_function(
+        "document.querySelector('[data-testid=recording-status]')"
+        ".textContent === 'Not recording.'"
+    )
 
     presenter.click('#stop')
     presenter.click('#stop-confirm')
@@ -143,3 +147,23 @@ def test_record_while_live_banner_then_download(local_stack, open_page, tmp_path
         'The recording was deleted.'
     )
     assert httpx.get(href, timeout=10).status_code == 404
+
+
+def test_recording_asked_on_the_home_page_shows_before_going_live(
+    local_stack, open_page
+):
+    home = open_page(local_stack.url + '/')
+    home.fill('#title-input', 'Recorded from the start')
+    home.check('#recording-input')
+    shoot(home, 'home')
+    home.click('#create')
+    home.wait_for_selector('#links', state='visible')
+    presenter = open_page(home.get_attribute('#presenter-link', 'href'))
+    presenter.wait_for_selector('[data-testid=recording]', state='visible')
+    assert presenter.is_checked('[data-testid=record-toggle]')
+    assert presenter.inner_text('[data-testid=recording-status]') == (
+        'The talk will be recorded from the moment you go live.'
+    )
+    shoot(presenter, 'presenter-before-live')
+    presenter.click('#start')
+    presenter.wait_for_selector('.recording-card.is-recording', timeout=20_000)

@@ -421,3 +421,14 @@ def test_view_of_each_status():
     assert recording_view({**asked, 'composition_deleted': '1'}, [done])['status'] == (
         'deleted'
     )
+
+
+def test_a_failed_rules_change_takes_the_wish_back(client, rooms, store):
+    presentation = create(client)
+    go_live(client, presentation)
+    rooms.errors['set_recording'] = requests.ConnectionError('down')
+    result = client.simulate_put(
+        path(presentation), json={'recording': True}, headers=presenter(presentation)
+    )
+    assert result.status_code == 502
+    assert store.read_view(presentation['id'])['recording']['requested'] is False
