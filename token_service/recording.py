@@ -199,8 +199,13 @@ class Recording(_RecordingBase):
         if room_sid and not (room and room.get('ended_at')):
             try:
                 self._rooms.set_recording(room_sid, on)
-            except Exception:
+            except Exception as ex:
                 self._store.set_recording_requested(presentation['id'], was_on)
+                if getattr(ex, 'status', None) == 404:  # ended before we heard
+                    raise falcon.HTTPConflict(
+                        title='The live room has ended',
+                        description='Start presenting again, then switch recording on.',
+                    ) from None
                 raise
         log.info('recording %s for %s', 'on' if on else 'off', presentation['id'])
         resp.cache_control = ['no-store']

@@ -432,3 +432,15 @@ def test_a_failed_rules_change_takes_the_wish_back(client, rooms, store):
     )
     assert result.status_code == 502
     assert store.read_view(presentation['id'])['recording']['requested'] is False
+
+
+def test_a_room_gone_at_the_video_service_is_a_clear_409(client, rooms, store):
+    presentation = create(client)
+    go_live(client, presentation)
+    rooms.errors['set_recording'] = TwilioRestException(404, 'u', 'not found', 20404)
+    result = client.simulate_put(
+        path(presentation), json={'recording': True}, headers=presenter(presentation)
+    )
+    assert result.status_code == 409
+    assert result.json['title'] == 'The live room has ended'
+    assert 'not found' not in result.text
