@@ -58,6 +58,10 @@ out.after = [
 ];
 out.polls = ['processing', 'recording', 'available', 'failed'].map(
   (s) => pollDelay(state(s)));
+out.linkPolls = [
+  pollDelay(state('available', { download_expires_at: 1000 }), 400_000),
+  pollDelay(state('available', { download_expires_at: 1000 }), 990_000),
+];
 console.log(JSON.stringify(out));
 """
 
@@ -121,3 +125,5 @@ def test_sizes_durations_and_the_file_after_the_talk(outcome):
         'This talk was not recorded.',
     ]
     assert outcome['polls'] == [2000, 2000, None, None]
+    # A new signed link a minute before the old one expires (at least 5 s apart).
+    assert outcome['linkPolls'] == [540_000, 5000]

@@ -127,10 +127,17 @@ export function afterLabel(state) {
 
 /**
  * pollDelay returns how long to wait before reading an ended talk's recording
- * again, or null when it will not change by itself.
+ * again (while it is being made, or before its download link expires), or null
+ * when it will not change by itself.
  * @param {RecordingState} state
+ * @param {number} [nowMs]
  * @returns {number|null} ms
  */
-export function pollDelay(state) {
-  return state.status === 'processing' || state.status === 'recording' ? 2000 : null;
+export function pollDelay(state, nowMs = Date.now()) {
+  if (state.status === 'processing' || state.status === 'recording') return 2000;
+  // A fresh signed link a minute before this one expires, so Download keeps working.
+  if (state.download_expires_at) {
+    return Math.max(5000, state.download_expires_at * 1000 - nowMs - 60000);
+  }
+  return null;
 }
