@@ -154,3 +154,24 @@ def test_twilio_down_is_a_clear_502_and_the_next_try_works(client, fake):
     assert client.simulate_put(base, json={'recording': True}, headers=key).json[
         'requested'
     ]
+
+
+def test_a_failed_composition_is_asked_for_again(client, fake, store):
+    presentation, key = start(client, recording=True)
+    pid = presentation['id']
+    room_sid = next(iter(fake.rooms))
+    merge(store, pid, 'recording-started', 'RT' + '2' * 32, room_sid)
+    merge(store, pid, 'recording-completed', 'RT' + '2' * 32, room_sid)
+    client.simulate_post(
+        f'/api/presentations/{pid}/end', json={'key': presentation['presenter_key']}
+    )
+    first = next(iter(fake.compositions()))
+    merge(store, pid, 'composition-failed', first, room_sid, ErrorMessage='Media error')
+    base = f'/api/presentations/{pid}/recording'
+    assert client.simulate_get(base, headers=key).json['error'] == 'Media error'
+    retry = client.simulate_post(f'{base}/composition', headers=key)
+    assert retry.status_code == 202 and retry.json['status'] == 'processing'
+    posted = fake.requests_to('POST', '/v1/Compositions')
+    assert len(posted) == 2
+    assert posted[1].form['RoomSid'] == [room_sid]
+    assert set(fake.compositions()) - {first}
