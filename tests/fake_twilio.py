@@ -421,6 +421,8 @@ class FakeTwilio:
         }
         self._state.rooms[sid] = room
         self._state.participants[sid] = {}
+        if room['record_participants_on_connect']:
+            self._state.recorded.add(sid)  # records every track from the start
         return 201, room
 
     def _list_rooms(self, request: RecordedRequest) -> tuple[int, dict]:

@@ -66,9 +66,7 @@ def test_recording_from_the_start_to_the_downloaded_file(client, fake, store):
     presentation, key = start(client, recording=True)
     pid = presentation['id']
     create = fake.requests_to('POST', '/v1/Rooms')[-1].form
-    assert create['RecordParticipantsOnConnect'] == ['True'] or create[
-        'RecordParticipantsOnConnect'
-    ] == ['true']
+    assert create['RecordParticipantsOnConnect'] == ['true']
     room_sid = next(iter(fake.rooms))
 
     base = f'/api/presentations/{pid}/recording'
