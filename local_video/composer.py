@@ -198,7 +198,10 @@ def build_command(
     def input_of(source: Source) -> int:
         if source.path not in inputs:
             inputs[source.path] = len(inputs) + (1 if regions else 0)
-            args.extend(['-i', source.path])
+            # WebRTC changes a track's resolution as bandwidth allows; rebuilding
+            # the graph then drops that overlay for the rest of the file (ffmpeg
+            # 5.1). Without the rebuild, scale takes each new size as it comes.
+            args.extend(['-reinit_filter', '0', '-i', source.path])
         return inputs[source.path]
 
     maps: list[str] = []
@@ -225,8 +228,11 @@ def build_command(
     for n, source in enumerate(audio):
         index = input_of(source)
         delay = round(source.start * 1000)
+        # async=1 fills the gaps in the timestamps with silence: a muted
+        # microphone sends no packets, and without it every sound after an
+        # unmute came early (650 ms after a 4 s mute, bench/av_sync.py).
         graph.append(
-            f'[{index}:a]aresample=48000,asetpts=PTS-STARTPTS,'
+            f'[{index}:a]asetpts=PTS-STARTPTS,aresample=48000:async=1:first_pts=0,'
             f'adelay=delays={delay}:all=1[a{n}]'
         )
     if audio:

@@ -40,6 +40,9 @@ TWILIO_MAX_PARTICIPANTS = 50  # Twilio's hard cap for group rooms
 # with a 720p camera + 720p screen. 200 per core leaves half of that for the
 # services, Redis, nginx and real content (text scrolling costs more bits).
 LOCAL_PARTICIPANTS_PER_CORE = 200
+# A presenter's download link outlives a slow start of the download, not the day.
+DEFAULT_RECORDING_LINK_TTL = 600
+MAX_RECORDING_LINK_TTL = 24 * 3600
 DEFAULT_ROOM_CHECK_INTERVAL = 60  # seconds between Rooms API checks per room
 BACKENDS = ('twilio', 'local')
 MIN_SECRET_KEY_LENGTH = 32
@@ -356,6 +359,8 @@ class TokenServiceConfig:
     turn_ttl: int = DEFAULT_TOKEN_TTL
     # Attendees on stage at once, invited or speaking (podium/stage.py, docs/stage.md).
     stage_slots: int = stage.DEFAULT_SLOTS
+    # Seconds a signed recording download link stays valid (token_service/recording.py).
+    recording_link_ttl: int = DEFAULT_RECORDING_LINK_TTL
 
     @property
     def status_callback_url(self) -> str:
@@ -438,6 +443,12 @@ class TokenServiceConfig:
             ),
             stage_slots=read.integer(
                 'PODIUM_STAGE_SLOTS', stage.DEFAULT_SLOTS, 1, stage.MAX_SLOTS
+            ),
+            recording_link_ttl=read.integer(
+                'PODIUM_RECORDING_LINK_TTL',
+                DEFAULT_RECORDING_LINK_TTL,
+                10,
+                MAX_RECORDING_LINK_TTL,
             ),
         )
 

@@ -258,8 +258,12 @@ def presentation_view(
     presenters: list[dict],
     attendee_count: int,
     version: int,
+    recording: dict | None = None,
 ) -> dict:
-    """Return what pages show about a presentation, from its stored records."""
+    """Return what pages show about a presentation, from its stored records.
+
+    `recording` is podium.recording_state.public_view's answer, if known.
+    """
     room_open = room_status(room) == 'in-progress'
     connected = [p for p in presenters if participant_connected(p)] if room_open else []
     # A reload can briefly leave two presenter connections; the newest one counts.
@@ -298,4 +302,5 @@ def presentation_view(
             'on': presentation.get('broadcast') == '1' and status != 'ended',
             'playlist': f'{room_name_of(presentation)}/index.m3u8',
         },
+        'recording': recording or {'requested': False, 'status': 'off', 'percent': 0},
     }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import falcon
 import redis
+import requests
 from twilio.rest import Client
 
 from podium import health, ids
@@ -34,6 +35,12 @@ from token_service.rate_limits import (
     RateLimiter,
     RateLimitSettings,
 )
+from token_service.recording import (
+    MediaLinks,
+    Recording,
+    RecordingComposition,
+    RecordingMedia,
+)
 from token_service.report import Report
 from token_service.rooms import Rooms, twilio_client
 from token_service.stage import (
@@ -60,6 +67,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     client_factory: Callable[[TokenServiceConfig], Client] = twilio_client,
     rate_limits: RateLimitSettings | None = None,
+    media_session: requests.Session | None = None,
 ) -> falcon.App:
     """Return the token service, reading settings from the environment if not given."""
     config = config or TokenServiceConfig.from_env()
@@ -114,6 +122,7 @@ def create_app(
     )
     add_audience_routes(app, config, audience, clock, rate_limits)
     add_stage_routes(app, (config, audience, clock, rate_limits, rooms))
+    add_recording_routes(app, (config, store, rooms, clock), media_session)
     app.add_route('/api/healthz', Health(store))
     app.add_route('/api/livez', health.Liveness())
     app.add_route(
@@ -158,6 +167,21 @@ def add_audience_routes(
     report = Report(config, audience, clock)
     app.add_route(f'{base}/report', report)
     app.add_route(f'{base}/report.csv', report, suffix='csv')
+
+
+def add_recording_routes(
+    app: falcon.App, deps: tuple, session: requests.Session | None
+) -> None:
+    """Route recording a talk and its one file (docs/recording.md).
+
+    `session` fetches the file from the video service (a fake in unit tests).
+    """
+    config, _, _, clock = deps
+    links = MediaLinks(config.secret_key, config.recording_link_ttl, clock)
+    base = f'{PRESENTATION_PATH}/recording'
+    app.add_route(base, Recording(*deps, links))
+    app.add_route(f'{base}/composition', RecordingComposition(*deps, links))
+    app.add_route(f'{base}/media', RecordingMedia(*deps, links, session=session))
 
 
 def add_stage_routes(app: falcon.App, deps: tuple) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from podium import health, openapi
 from podium.openapi import errors, json_content
-from token_service import audience_openapi, report_openapi
+from token_service import audience_openapi, recording_openapi, report_openapi
 from token_service.bodies import MAX_BODY_BYTES
 from token_service.presentations import MAX_TITLE_LENGTH
 from token_service.tokens import MAX_NAME_LENGTH
@@ -45,6 +45,7 @@ SCHEMAS = {
             'presenter_key': {'type': 'string'},
             'moderated': {'type': 'boolean'},
             'broadcast': {'type': 'boolean'},
+            'recording': {'type': 'boolean'},
         },
     },
     'Broadcast': {
@@ -136,6 +137,11 @@ PATHS = {
                                 'type': 'boolean',
                                 'description': 'Also stream the talk as HLS '
                                 '(local backend only; switchable: PUT broadcast).',
+                            },
+                            'recording': {
+                                'type': 'boolean',
+                                'description': 'Record the talk from its start '
+                                '(switchable: PUT .../recording).',
                             },
                         },
                     }
@@ -333,6 +339,7 @@ PATHS = {
     },
     **audience_openapi.paths(PRESENTATION_ID),
     **report_openapi.paths(PRESENTATION_ID),
+    **recording_openapi.paths(PRESENTATION_ID),
     **health.openapi_paths('/api', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }

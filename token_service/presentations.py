@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import falcon
 
-from podium import room_state
+from podium import recording_state, room_state
 from podium.config import TokenServiceConfig
 from podium.ids import new_presentation_id
 from podium.store import Store
 from token_service import access
 from token_service.bodies import read_json_object, text_field
+from token_service.recording import request_composition
 from token_service.rooms import Rooms
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,13 @@ class Presentations:
                 description='Twilio Video has no server-side participant to encode '
                 'a stream from; create the presentation without "broadcast".',
             )
+        recording = body.get('recording', False)
+        if not isinstance(recording, bool):
+            raise falcon.HTTPBadRequest(
+                title='Invalid recording',
+                description='"recording" must be true (record the talk from its '
+                'start) or false.',
+            )
         for _ in range(CREATE_ATTEMPTS):
             presentation_id = self._new_id()
             record = {
@@ -71,6 +79,8 @@ class Presentations:
                 record['moderated'] = '1'
             if broadcast:
                 record['broadcast'] = '1'
+            if recording:
+                record[recording_state.REQUESTED_FIELD] = '1'
             # 72 random bits make a clash all but impossible; never overwrite one.
             if self._store.create_presentation(record):
                 break
@@ -90,6 +100,7 @@ class Presentations:
             'title': title,
             'moderated': moderated,
             'broadcast': broadcast,
+            'recording': recording,
             'attendee_url': self._config.public_link(path),
             # The key rides in the fragment, which browsers never send to servers.
             'presenter_url': self._config.public_link(f'{path}/present#key={key}'),
@@ -126,6 +137,10 @@ class PresentationEnd:
             room = self._store.get_room(room_sid)
             if not (room and room.get('ended_at')):
                 self._rooms.complete(room_sid)
+        # The one file of the talk; a repeated end asks again if this failed.
+        records = self._store.media_records(presentation_id)
+        if recording_state.wants_composition(presentation, records):
+            request_composition(self._store, self._rooms, presentation)
         resp.cache_control = ['no-store']
         resp.media = {
             'id': presentation_id,

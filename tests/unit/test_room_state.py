@@ -186,6 +186,7 @@ def test_view_waiting_without_presenter():
         'presenter': {'connected': False, 'tracks': []},
         'attendees': {'count': 3},
         'broadcast': {'on': False, 'playlist': 'podium-abc/index.m3u8'},
+        'recording': {'requested': False, 'status': 'off', 'percent': 0},
     }
 
 

@@ -11,6 +11,7 @@ import { createAttendeePolls } from './polls-panel.js';
 import { watchPresentation } from './presentation-session.js';
 import { createAttendeeQa } from './qa-panel.js';
 import { createReactions } from './reactions.js';
+import { isBeingRecorded } from './recording-api.js';
 import { watchSpeakers } from './stage-client.js';
 import { createStagePrompt } from './stage-prompt.js';
 import { createStageTiles } from './stage-tiles.js';
@@ -280,6 +281,7 @@ watchState(presentationId, {
     }
     setAttendeeCount(view.attendees.count);
     player.onPresenter(view.presenter);
+    show(byId('recording-banner'), isBeingRecorded(view.recording) && view.status !== 'ended');
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },

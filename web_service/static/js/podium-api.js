@@ -39,6 +39,7 @@ const MAX_RETRY_DELAY_MS = 30000;
  * @property {{connected: boolean, tracks: Array<{sid: string, kind: string, name: string, enabled: boolean}>}} presenter
  * @property {{count: number}} attendees
  * @property {{on: boolean, playlist: string}} [broadcast] - HLS, under the broadcast base URL
+ * @property {import('./recording-api.js').RecordingView} [recording]
  */
 
 /**
@@ -178,11 +179,12 @@ function messageForStatus(status) {
 /**
  * createPresentation creates a presentation and returns its links.
  * @param {string} title
- * @param {{moderated?: boolean}} [options] - moderated: questions wait for approval
+ * @param {{moderated?: boolean, recording?: boolean}} [options] - moderated: questions
+ *   wait for approval; recording: record the talk from its start
  * @returns {Promise<CreatedPresentation>}
  */
-export function createPresentation(title, { moderated = false } = {}) {
-  return request('POST', '/api/presentations', { body: { title, moderated } });
+export function createPresentation(title, { moderated = false, recording = false } = {}) {
+  return request('POST', '/api/presentations', { body: { title, moderated, recording } });
 }
 
 /**
