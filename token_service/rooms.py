@@ -218,7 +218,7 @@ def _api_error(answer, url: str) -> TwilioRestException:
     return TwilioRestException(
         answer.status_code,
         url,
-        msg=body.get('message', 'Media request failed'),
+        msg=body.get('message') or 'the video API refused the request',
         code=body.get('code'),
         method='GET',
     )
@@ -232,19 +232,12 @@ room_name_of = room_state.room_name_of
 
 def _extension_answer(answer, url: str) -> dict:
     """Parse an answer of a Rooms API extension as twilio-python parses its own."""
-    try:
-        body = json.loads(answer.text)
-    except ValueError:
-        body = {}
     if not 200 <= answer.status_code < 300:
-        raise TwilioRestException(
-            answer.status_code,
-            url,
-            body.get('message') or 'the video API refused the request',
-            body.get('code'),
-            'POST',
-        )
-    return body
+        raise _api_error(answer, url)
+    try:
+        return json.loads(answer.text or '{}')
+    except ValueError:
+        return {}
 
 
 def ensure_room_for(
