@@ -141,6 +141,30 @@ def pick_audio(
     ]
 
 
+def place_in_region(
+    stream: str,
+    region: Region,
+    n: int,
+    canvas: str,
+    *,
+    timing: str = '',
+    repeat_last: bool = True,
+) -> list[str]:
+    """Filters scaling `stream` into `region` and drawing it over `canvas` as [o<n>].
+
+    The recording's composer and the live broadcast draw regions the same way.
+    `timing` places a recorded source on the talk's clock; a live one keeps its own.
+    """
+    return [
+        f'[{stream}]{timing}scale={region.width}:{region.height}'
+        ':force_original_aspect_ratio=decrease,'
+        f'pad={region.width}:{region.height}:(ow-iw)/2:(oh-ih)/2,'
+        f'setsar=1[v{n}]',
+        f'[{canvas}][v{n}]overlay={region.x}:{region.y}'
+        f':eof_action=pass:repeatlast={int(repeat_last)}[o{n}]',
+    ]
+
+
 @dataclass(frozen=True)
 class Command:
     args: list[str]
@@ -190,16 +214,13 @@ def build_command(
         last = '0:v'
         for n, (region, source) in enumerate(placed):
             index = input_of(source)
-            graph.append(
-                f'[{index}:v]setpts=PTS-STARTPTS+{source.start:.3f}/TB,'
-                f'scale={region.width}:{region.height}'
-                ':force_original_aspect_ratio=decrease,'
-                f'pad={region.width}:{region.height}:(ow-iw)/2:(oh-ih)/2,'
-                f'setsar=1[v{n}]'
-            )
-            graph.append(
-                f'[{last}][v{n}]overlay={region.x}:{region.y}'
-                f':eof_action=pass:repeatlast=0[o{n}]'
+            graph += place_in_region(
+                f'{index}:v',
+                region,
+                n,
+                last,
+                timing=f'setpts=PTS-STARTPTS+{source.start:.3f}/TB,',
+                repeat_last=False,
             )
             last = f'o{n}'
         graph.append(f'[{last}]format=yuv420p[vout]')

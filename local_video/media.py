@@ -121,6 +121,10 @@ class JanusMedia:
         data, _ = await self._admin_handle.message(body)
         return data
 
+    async def videoroom_request(self, body: dict) -> dict:
+        """Send a room-level VideoRoom request (rtp_forward and friends)."""
+        return await self._admin_request(body)
+
     async def ensure_room(self, room) -> None:
         """Create `room` in Janus unless this Janus generation already has it."""
         task = self._rooms.get(room.media_id)

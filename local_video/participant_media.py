@@ -158,6 +158,20 @@ class ParticipantMedia:
                     'recording change for %s failed: %s', self.participant.sid, ex
                 )
 
+    async def request_keyframe(self) -> None:
+        """Ask the browser for a keyframe of every video track it publishes.
+
+        A new RTP forwarder (the broadcast encoder) can only start decoding at a
+        keyframe, and Janus 1.1.2 requests none for forwarders added by `streams`.
+        """
+        async with self._pub_lock:
+            if self._pub is None or not self.published:
+                return
+            try:
+                await self._pub.message({'request': 'configure', 'keyframe': True})
+            except (JanusError, JanusGone) as ex:
+                log.info('keyframe request for %s failed: %s', self.participant.sid, ex)
+
     async def reset_publisher(self) -> None:
         """Drop the publisher handle (the browser restarts its PeerConnection)."""
         async with self._pub_lock:

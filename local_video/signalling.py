@@ -436,6 +436,11 @@ class SignalHub:
             peers.append((participant, session.media if session else None))
         return peers
 
+    def media_of(self, participant) -> ParticipantMedia | None:
+        """The media side of a connected participant's session, if it has one."""
+        session = self._sessions.get(participant.sid)
+        return session.media if session is not None else None
+
     def resubscribe_room(self, room) -> None:
         for participant in room.connected():
             session = self._sessions.get(participant.sid)

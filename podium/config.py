@@ -77,6 +77,7 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
 
 
 DEFAULT_FRAME_ANCESTORS = ("'none'",)
+DEFAULT_BROADCAST_BASE_URL = '/broadcast/'
 # An origin another site embeds Podium from: http(s), optional `*.` wildcard and port.
 EMBEDDER = re.compile(r'https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?/?')
 CSP_KEYWORDS = {'none': "'none'", 'self': "'self'"}
@@ -198,6 +199,8 @@ class WebConfig:
     signal_url: str
     # CSP frame-ancestors sources: who may show Podium's pages in a frame.
     frame_ancestors: tuple[str, ...] = DEFAULT_FRAME_ANCESTORS
+    # Where players fetch the broadcast's HLS: nginx's /broadcast/, or a CDN in front.
+    broadcast_base_url: str = DEFAULT_BROADCAST_BASE_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
@@ -215,7 +218,26 @@ class WebConfig:
                 if raw_ancestors
                 else DEFAULT_FRAME_ANCESTORS
             ),
+            broadcast_base_url=broadcast_base_url(
+                read.get('PODIUM_BROADCAST_BASE_URL', DEFAULT_BROADCAST_BASE_URL)
+            ),
         )
+
+
+def broadcast_base_url(raw: str) -> str:
+    """Check PODIUM_BROADCAST_BASE_URL: a path of this origin or an http(s) URL."""
+    value = raw.strip()
+    parts = urlsplit(value)
+    path_only = value.startswith('/') and not value.startswith('//')
+    path_only = path_only and not parts.netloc
+    absolute = parts.scheme in ('http', 'https') and bool(parts.netloc)
+    if not (path_only or absolute) or parts.query or parts.fragment:
+        raise ConfigError(
+            'PODIUM_BROADCAST_BASE_URL must be a path on this site (/broadcast/) or '
+            'the http(s) URL of a CDN that mirrors it (https://cdn.example.org/'
+            f'broadcast/), without query or fragment; got {raw!r}'
+        )
+    return value if value.endswith('/') else value + '/'
 
 
 def frame_ancestors(raw: str) -> tuple[str, ...]:

@@ -57,6 +57,11 @@ class RoomEvent:
         return self.name in ROOM_EVENTS
 
 
+def room_name_of(presentation: Mapping[str, str]) -> str:
+    """The room UniqueName a stored presentation uses."""
+    return presentation.get('room_name') or room_name_for(presentation['id'])
+
+
 def room_name_for(presentation_id: str) -> str:
     """Return the Twilio room UniqueName of a presentation."""
     return ROOM_NAME_PREFIX + presentation_id
@@ -293,4 +298,9 @@ def presentation_view(
             'count': attendee_count if room_open and status != 'ended' else 0
         },
         'recording': recording or {'requested': False, 'status': 'off', 'percent': 0},
+        # The HLS stream's path under the broadcast base URL (local backend only).
+        'broadcast': {
+            'on': presentation.get('broadcast') == '1' and status != 'ended',
+            'playlist': f'{room_name_of(presentation)}/index.m3u8',
+        },
     }

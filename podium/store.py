@@ -320,6 +320,24 @@ class Store:
                 except redis.WatchError:
                     continue
 
+    def set_broadcast(self, presentation_id: str, on: bool) -> bool:
+        """Record the broadcast choice; False if the presentation is unknown."""
+        key = presentation_key(presentation_id)
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    if not pipe.exists(key):
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, 'broadcast', '1' if on else '0')
+                    self._changed(pipe, presentation_id)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+
     @staticmethod
     def _changed(pipe, presentation_id: str) -> None:
         """Queue a version bump and a change notification for open pages."""

@@ -15,6 +15,7 @@ from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.metrics import RequestMetrics
 from podium.store import AudienceStore, Store
+from token_service.broadcast import Broadcast, BroadcastOverflow
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.exports import Export
 from token_service.hands import Hand, HandOf, Hands, Reactions
@@ -113,6 +114,11 @@ def create_app(
     app.add_route(
         f'{PRESENTATION_PATH}/end',
         PresentationEnd(config, store, rooms, clock),
+    )
+    app.add_route(f'{PRESENTATION_PATH}/broadcast', Broadcast(config, store, rooms))
+    app.add_route(
+        f'{PRESENTATION_PATH}/broadcast/overflow',
+        BroadcastOverflow(config, store, rooms, clock),
     )
     add_audience_routes(app, config, audience, clock, rate_limits)
     add_stage_routes(app, (config, audience, clock, rate_limits, rooms))

@@ -54,6 +54,19 @@ class Presentations:
                 description='"recording" must be true (record the talk from its '
                 'start) or false.',
             )
+        broadcast = body.get('broadcast', False)
+        if not isinstance(broadcast, bool):
+            raise falcon.HTTPBadRequest(
+                title='Invalid broadcast',
+                description='"broadcast" must be true (also stream the talk as HLS, '
+                'for any audience size) or false.',
+            )
+        if broadcast and self._config.video_backend == 'twilio':
+            raise falcon.HTTPConflict(
+                title='Broadcast needs the local media backend',
+                description='Twilio Video has no server-side participant to encode '
+                'a stream from; create the presentation without "broadcast".',
+            )
         for _ in range(CREATE_ATTEMPTS):
             presentation_id = self._new_id()
             record = {
@@ -66,6 +79,8 @@ class Presentations:
                 record['moderated'] = '1'
             if recording:
                 record[recording_state.REQUESTED_FIELD] = '1'
+            if broadcast:
+                record['broadcast'] = '1'
             # 72 random bits make a clash all but impossible; never overwrite one.
             if self._store.create_presentation(record):
                 break
@@ -85,6 +100,7 @@ class Presentations:
             'title': title,
             'moderated': moderated,
             'recording': recording,
+            'broadcast': broadcast,
             'attendee_url': self._config.public_link(path),
             # The key rides in the fragment, which browsers never send to servers.
             'presenter_url': self._config.public_link(f'{path}/present#key={key}'),

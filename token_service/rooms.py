@@ -16,7 +16,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from podium import recording_state, room_state
+from podium import recording_state, room_state, video_layout
 from podium.config import TokenServiceConfig
 from podium.store import Store
 from podium.video_api import REQUEST_TIMEOUT, VIDEO_ERRORS, video_client
@@ -26,19 +26,9 @@ log = logging.getLogger(__name__)
 ROOM_IN_PROGRESS = 'in-progress'
 # What attendees saw: the screen full size, the presenter's camera as a small
 # picture-in-picture above it (track names from presentation-session.js).
-COMPOSITION_LAYOUT = {
-    'screen': {'z_pos': 1, 'video_sources': ['screen']},
-    'camera': {
-        'z_pos': 2,
-        'x_pos': 1000,
-        'y_pos': 520,
-        'width': 240,
-        'height': 180,
-        'video_sources': ['camera'],
-    },
-}
+COMPOSITION_LAYOUT = video_layout.LAYOUT
 COMPOSITION_AUDIO = ['microphone']
-COMPOSITION_RESOLUTION = '1280x720'
+COMPOSITION_RESOLUTION = video_layout.RESOLUTION
 RECORD_ALL = [{'type': 'include', 'all': True}]
 RECORD_NONE = [{'type': 'exclude', 'all': True}]
 ROOM_EXISTS = 53113  # "Room exists": a concurrent request created it first
@@ -182,6 +172,27 @@ class Rooms:
             raise TwilioRestException(502, url, 'No media location', method='GET')
         return location
 
+    def set_broadcast(self, room_sid: str, on: bool) -> dict:
+        """Start or stop the room's HLS broadcast (local_video's Rooms extension)."""
+        url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
+        answer = self._client.request(
+            'POST', url, data={'Status': 'started' if on else 'stopped'}
+        )
+        return _extension_answer(answer, url)
+
+    def is_full(self, room_sid: str) -> bool:
+        """Whether the room holds MaxParticipants connected participants (2 reads)."""
+        room = self._client.video.v1.rooms(room_sid).fetch()
+        limit = int(room.max_participants or 0)
+        connected = self._client.video.v1.rooms(room_sid).participants.list(
+            status='connected', limit=limit + 1
+        )
+        return limit > 0 and len(connected) >= limit
+
+    def broadcast(self, room_sid: str) -> dict:
+        url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
+        return _extension_answer(self._client.request('GET', url), url)
+
     def disconnect(self, room: str, identity: str) -> None:
         """Disconnect a participant (a speaker taken off stage); gone is fine."""
         try:
@@ -217,8 +228,24 @@ def _api_error(answer, url: str) -> TwilioRestException:
 UNREAD = object()  # ensure_room_for: the caller has not read the room record
 
 
-def room_name_of(presentation: dict[str, str]) -> str:
-    return presentation.get('room_name') or room_state.room_name_for(presentation['id'])
+room_name_of = room_state.room_name_of
+
+
+def _extension_answer(answer, url: str) -> dict:
+    """Parse an answer of a Rooms API extension as twilio-python parses its own."""
+    try:
+        body = json.loads(answer.text)
+    except ValueError:
+        body = {}
+    if not 200 <= answer.status_code < 300:
+        raise TwilioRestException(
+            answer.status_code,
+            url,
+            body.get('message') or 'the video API refused the request',
+            body.get('code'),
+            'POST',
+        )
+    return body
 
 
 def ensure_room_for(
@@ -249,4 +276,7 @@ def ensure_room_for(
         record=presentation.get(recording_state.REQUESTED_FIELD) == '1',
     )
     store.set_room(presentation['id'], sid, now_ms)
+    if presentation.get('broadcast') == '1' and sid != presentation.get('room_sid'):
+        # A new room (the first, or after the last one timed out) is broadcast too.
+        rooms.set_broadcast(sid, True)
     return sid

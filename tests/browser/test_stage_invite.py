@@ -113,6 +113,7 @@ def test_invite_accept_hear_mute_remove(api, open_page):
     assert ann.locator('[data-testid=speaker-name]').inner_text() == 'Ann (you)'
     assert speaker_packets(ann) == 0
     presenter.wait_for_selector('[data-testid=stage-seat][data-status=speaking]')
+    assert presenter.inner_text('#panel-message') == 'Ann is on stage.'
     shoot(bob, 'attendee-with-speaker')
     shoot(presenter, 'presenter-stage-list')
 
@@ -182,6 +183,7 @@ def test_an_invitation_declined_frees_the_slot(api, open_page):
     assert cem.is_hidden('[data-testid=on-stage]')
     assert presenter.inner_text('[data-testid=invite-hand]') == 'Invite on stage'
     assert 'declined' in cem.inner_text('#panel-message')
+    assert 'declined or withdrawn' in presenter.inner_text('#panel-message')
 
     # A full stage: the presenter reads why the invitation was refused.
     key = {'Authorization': f'Presenter {presentation["presenter_key"]}'}

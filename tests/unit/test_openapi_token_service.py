@@ -88,6 +88,8 @@ def test_the_document_is_served_and_lists_every_route():
         '/api/presentations',
         '/api/presentations/{presentation_id}/tokens',
         '/api/presentations/{presentation_id}/subscribe-rules',
+        '/api/presentations/{presentation_id}/broadcast',
+        '/api/presentations/{presentation_id}/broadcast/overflow',
         '/api/presentations/{presentation_id}/stage',
         '/api/presentations/{presentation_id}/stage/accept',
         '/api/presentations/{presentation_id}/stage/decline',

@@ -77,6 +77,20 @@ class FakeRooms:
     def disconnect(self, room: str, identity: str) -> None:
         self._call('disconnect', room, identity)
 
+    def set_broadcast(self, room_sid: str, on: bool) -> dict:
+        self._call('set_broadcast', room_sid, on)
+        return {'status': 'waiting' if on else 'stopped'}
+
+    full = False
+
+    def is_full(self, room_sid: str) -> bool:
+        self._call('is_full', room_sid)
+        return self.full
+
+    def broadcast(self, room_sid: str) -> dict:
+        self._call('broadcast', room_sid)
+        return {'status': 'live', 'restarts': 0, 'last_error': None}
+
     def named(self, name: str) -> list[tuple]:
         return [c for c in self.calls if c[0] == name]
 

@@ -39,6 +39,7 @@ const MAX_RETRY_DELAY_MS = 30000;
  * @property {{connected: boolean, tracks: Array<{sid: string, kind: string, name: string, enabled: boolean}>}} presenter
  * @property {{count: number}} attendees
  * @property {import('./recording-api.js').RecordingView} [recording]
+ * @property {{on: boolean, playlist: string}} [broadcast] - HLS, under the broadcast base URL
  */
 
 /**
@@ -198,6 +199,16 @@ export function requestToken(id, { role, key, name }) {
   if (role === 'presenter') body.key = key || '';
   if (role === 'attendee' && name) body.name = name;
   return request('POST', `${presentationPath(id)}/tokens`, { body });
+}
+
+/**
+ * requestBroadcastOverflow asks for the broadcast when the room is full.
+ * @param {string} id - presentation id
+ * @param {string} token - the attendee's access token
+ * @returns {Promise<{broadcast: boolean}>}
+ */
+export function requestBroadcastOverflow(id, token) {
+  return request('POST', `${presentationPath(id)}/broadcast/overflow`, { bearer: token });
 }
 
 /**

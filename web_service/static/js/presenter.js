@@ -6,6 +6,7 @@ import { presenterApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
 import { createHands } from './hands-panel.js';
 import { watchState } from './podium-api.js';
+import { broadcastApi, createBroadcastControl } from './broadcast-control.js';
 import { createPollsAdmin } from './polls-admin.js';
 import { startPresenting } from './presentation-session.js';
 import { createPresenterMedia } from './presenter-media.js';
@@ -250,9 +251,16 @@ document.addEventListener('visibilitychange', () => moderation.markSeen());
 shareLink.href = new URL(`/presentations/${encodeURIComponent(presentationId)}`, location.href).href;
 shareLink.textContent = shareLink.href;
 
+const broadcast = createBroadcastControl({
+  api: broadcastApi(presentationId, presenterKey),
+  messages,
+  available: Boolean(presenterKey) && byId('presentation').dataset.backend === 'local',
+});
+
 watchState(presentationId, {
   onState: (view) => {
     stateStatus = view.status;
+    broadcast.onState(view.broadcast);
     setAttendeeCount(view.attendees.count);
     recording.onState(view);
     if (view.status === 'ended' && !over) showOver();

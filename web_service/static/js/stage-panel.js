@@ -45,6 +45,8 @@ export function createStagePanel({ panel, api, messages }) {
   panel.prepend(section);
   /** @type {StageSpeaker[]} */
   let seats = [];
+  /** Who the last "is invited" line was about, until they answer. */
+  let awaiting = '';
 
   /**
    * seatButton makes one of a seat's buttons.
@@ -151,6 +153,7 @@ export function createStagePanel({ panel, api, messages }) {
         try {
           await api.invite(hand.identity);
           messages.say(`${name} is invited: they see a prompt to check their microphone.`);
+          awaiting = hand.identity;
         } catch (ex) {
           updateInvite(button);
           messages.fail('inviting on stage failed', ex);
@@ -165,6 +168,13 @@ export function createStagePanel({ panel, api, messages }) {
     onSection(next) {
       seats = next.speakers;
       render();
+      if (!awaiting) return;
+      // The invitation line is stale once they answered: say what happened instead.
+      const seat = seats.find((s) => s.identity === awaiting);
+      if (seat && seat.status === 'invited') return;
+      messages.say(seat ? `${seat.name || 'Your speaker'} is on stage.`
+        : 'The invitation was declined or withdrawn.');
+      awaiting = '';
     },
   };
 }

@@ -49,6 +49,7 @@
 
 /** Twilio Video error codes with a meaning users can act on. */
 export const ROOM_COMPLETED = 53118;
+export const ROOM_FULL = 53105;
 const MESSAGES = /** @type {Record<number, string>} */ ({
   20101: 'Your access to the presentation is not valid any more. Reload the page.',
   20104: 'Your access to the presentation expired. Reload the page to rejoin.',
