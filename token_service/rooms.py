@@ -164,6 +164,7 @@ class Rooms:
     def broadcast(self, room_sid: str) -> dict:
         url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
         return _extension_answer(self._client.request('GET', url), url)
+
     def delete_composition(self, sid: str) -> None:
         """Delete a composition's file; one that is gone already is fine."""
         try:
