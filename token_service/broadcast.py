@@ -24,6 +24,13 @@ from token_service.tokens import InvalidToken, verify_token
 log = logging.getLogger(__name__)
 
 
+def broadcast_unavailable(description: str) -> falcon.HTTPConflict:
+    """The 409 of every broadcast request on the Twilio backend."""
+    return falcon.HTTPConflict(
+        title='Broadcast needs the local media backend', description=description
+    )
+
+
 class Broadcast:
     def __init__(self, config: TokenServiceConfig, store: Store, rooms: Rooms):
         self._config = config
@@ -58,11 +65,10 @@ class Broadcast:
             )
         presentation = access.find_presentation(self._store, presentation_id)
         if self._config.video_backend == 'twilio' and on:
-            raise falcon.HTTPConflict(
-                title='Broadcast needs the local media backend',
-                description='Twilio Video has no server-side participant to '
+            raise broadcast_unavailable(
+                'Twilio Video has no server-side participant to '
                 'encode a stream from, so Podium broadcasts (HLS) only on the '
-                'local backend (PODIUM_VIDEO_BACKEND=local); see README, Broadcast.',
+                'local backend (PODIUM_VIDEO_BACKEND=local); see README, Broadcast.'
             )
         if presentation.get('ended_at') and on:
             raise falcon.HTTPConflict(
@@ -113,10 +119,9 @@ class BroadcastOverflow:
             ) from None
         access.require_open(presentation)
         if self._config.video_backend == 'twilio':
-            raise falcon.HTTPConflict(
-                title='Broadcast needs the local media backend',
-                description='This presentation is full and cannot be broadcast '
-                'here. Try again when someone leaves.',
+            raise broadcast_unavailable(
+                'This presentation is full and cannot be broadcast '
+                'here. Try again when someone leaves.'
             )
         room_sid = presentation.get('room_sid')
         if presentation.get('broadcast') != '1':

@@ -13,6 +13,7 @@ from podium.ids import new_presentation_id
 from podium.store import Store
 from token_service import access
 from token_service.bodies import read_json_object, text_field
+from token_service.broadcast import broadcast_unavailable
 from token_service.recording import request_composition
 from token_service.rooms import Rooms
 
@@ -20,6 +21,17 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 128
 CREATE_ATTEMPTS = 3
+
+
+def _flag(body: dict, name: str, meaning: str) -> bool:
+    """An optional true/false field of the create body (absent: false)."""
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise falcon.HTTPBadRequest(
+            title=f'Invalid {name}',
+            description=f'"{name}" must be true ({meaning}) or false.',
+        )
+    return value
 
 
 class Presentations:
@@ -40,33 +52,16 @@ class Presentations:
     def on_post(self, req: falcon.Request, resp: falcon.Response):
         body = read_json_object(req)
         title = text_field(body, 'title', max_length=MAX_TITLE_LENGTH, required=True)
-        moderated = body.get('moderated', False)
-        if not isinstance(moderated, bool):
-            raise falcon.HTTPBadRequest(
-                title='Invalid moderated',
-                description='"moderated" must be true (new questions wait for your '
-                'approval) or false.',
-            )
-        broadcast = body.get('broadcast', False)
-        if not isinstance(broadcast, bool):
-            raise falcon.HTTPBadRequest(
-                title='Invalid broadcast',
-                description='"broadcast" must be true (also stream the talk as HLS, '
-                'for any audience size) or false.',
-            )
+        moderated = _flag(body, 'moderated', 'new questions wait for your approval')
+        broadcast = _flag(
+            body, 'broadcast', 'also stream the talk as HLS, for any audience size'
+        )
         if broadcast and self._config.video_backend == 'twilio':
-            raise falcon.HTTPConflict(
-                title='Broadcast needs the local media backend',
-                description='Twilio Video has no server-side participant to encode '
-                'a stream from; create the presentation without "broadcast".',
+            raise broadcast_unavailable(
+                'Twilio Video has no server-side participant to encode '
+                'a stream from; create the presentation without "broadcast".'
             )
-        recording = body.get('recording', False)
-        if not isinstance(recording, bool):
-            raise falcon.HTTPBadRequest(
-                title='Invalid recording',
-                description='"recording" must be true (record the talk from its '
-                'start) or false.',
-            )
+        recording = _flag(body, 'recording', 'record the talk from its start')
         for _ in range(CREATE_ATTEMPTS):
             presentation_id = self._new_id()
             record = {
