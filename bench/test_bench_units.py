@@ -166,3 +166,24 @@ def test_per_page_counts_the_intervals_between_the_first_and_last_event():
     assert got['seconds'] == 4.0
     assert got['reactions_events_per_s'] == 4
     assert got['bytes_per_s'] == 400
+
+
+def test_slow_link_window_figures_are_rates_over_the_window():
+    from bench.slow_link import send_kbps, window_figures
+
+    def sample(at, frames, freezes, frozen, lost, received, concealed, samples):
+        video = {'frames': frames, 'height': 180, 'freezes': freezes,
+                 'frozen': frozen, 'lost': lost, 'received': received}  # fmt: skip
+        return {'at': at, 'camera': video, 'screen': None,
+                'audio': {'concealed': concealed, 'samples': samples}}  # fmt: skip
+
+    first = sample(10.0, 100, 1, 0.5, 10, 990, 0, 48000)
+    last = sample(30.0, 200, 3, 1.5, 60, 1940, 960, 1008000)
+    figures = window_figures(first, last)
+    assert figures['camera'] == {
+        'fps': 5.0, 'height': 180, 'freezes_per_min': 6.0, 'frozen_s': 1.0,
+        'loss_pct': 5.0,
+    }  # fmt: skip
+    assert figures['screen'] is None
+    assert figures['audio_concealed_pct'] == 0.1
+    assert send_kbps({'at': 0, 'bytes': 0}, {'at': 10, 'bytes': 1_250_000}) == 1000

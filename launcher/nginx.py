@@ -18,6 +18,7 @@ from launcher.settings import (
     nginx_listen_address,
     tls_files,
 )
+from local_video.config import DEFAULT_BROADCAST_DIR
 
 NGINX_TEMPLATE = DEPLOY_DIR / 'nginx' / 'podium.conf.template'
 PLACEHOLDER = re.compile(r'\$\{(PODIUM_[A-Z0-9_]+)\}')
@@ -28,6 +29,8 @@ NGINX_DEFAULTS = {
     'PODIUM_NGINX_CLIENT_TIMEOUT': '15',
     # certbot --webroot -w <this>: where HTTP-01 challenge files are written.
     'PODIUM_ACME_WEBROOT': '/var/www/letsencrypt',
+    # Where local_video's broadcast encoder writes HLS (its PODIUM_BROADCAST_DIR).
+    'PODIUM_BROADCAST_DIR': DEFAULT_BROADCAST_DIR,
 }
 
 

@@ -12,6 +12,8 @@ from podium import health
 from podium.config import MetricsConfig
 
 from . import config as config_module
+from .broadcast_rest import add_broadcast_routes
+from .broadcaster import Broadcaster
 from .callbacks import CallbackSender
 from .composition_rest import MediaSigner, add_composition_routes
 from .composition_worker import CompositionWorker
@@ -108,20 +110,30 @@ def build_service(
         CompositionStore(Path(config.recordings_dir) / 'compositions'),
         callbacks,
     )
+    broadcasters: list[Broadcaster] = []  # set once the hub exists
+
+    def room_ended(room) -> None:
+        for broadcaster in broadcasters:
+            broadcaster.room_ended(room)
+        if media is not None:
+            media.room_ended(room)
+
     registry = Registry(
         callbacks,
         minute=minute,
-        on_room_ended=media.room_ended if media is not None else None,
+        on_room_ended=room_ended,
         on_tracks_changed=recorder.sync,
         on_recording_rules=recorder.rules_changed,
     )
     if media is not None:
         media.recording_options = recorder.publish_options
     hub = SignalHub(registry, config, media)
+    broadcaster = Broadcaster(config, media, hub.media_of)
+    broadcasters.append(broadcaster)
     app = falcon.asgi.App(
         middleware=[
             LocalVideoMetrics(registry, media, metrics_config or MetricsConfig()),
-            Lifecycle(callbacks, media, hub, (recorder, worker)),
+            Lifecycle(callbacks, media, hub, (recorder, worker, broadcaster)),
         ]
     )
     app.set_error_serializer(serialize_error)
@@ -143,6 +155,7 @@ def build_service(
         worker,
         MediaSigner(config.auth_token),
     )
+    add_broadcast_routes(app, registry, config.account_sid, auth, broadcaster)
     app.add_route(SIGNAL_PATH, hub)
     app.add_route('/video/healthz', Health(media))
     app.add_route('/video/livez', health.AsyncLiveness())
@@ -155,6 +168,7 @@ def build_service(
         media=media,
         recorder=recorder,
         compositions=worker,
+        broadcaster=broadcaster,
     )
 
 
@@ -168,6 +182,7 @@ class Service:
     media: JanusMedia | None
     recorder: Recorder
     compositions: CompositionWorker
+    broadcaster: Broadcaster
 
 
 def create_app(config: LocalVideoConfig | None = None, **options) -> falcon.asgi.App:

@@ -141,6 +141,30 @@ def pick_audio(
     ]
 
 
+def place_in_region(
+    stream: str,
+    region: Region,
+    n: int,
+    canvas: str,
+    *,
+    timing: str = '',
+    repeat_last: bool = True,
+) -> list[str]:
+    """Filters scaling `stream` into `region` and drawing it over `canvas` as [o<n>].
+
+    The recording's composer and the live broadcast draw regions the same way.
+    `timing` places a recorded source on the talk's clock; a live one keeps its own.
+    """
+    return [
+        f'[{stream}]{timing}scale={region.width}:{region.height}'
+        ':force_original_aspect_ratio=decrease,'
+        f'pad={region.width}:{region.height}:(ow-iw)/2:(oh-ih)/2,'
+        f'setsar=1[v{n}]',
+        f'[{canvas}][v{n}]overlay={region.x}:{region.y}'
+        f':eof_action=pass:repeatlast={int(repeat_last)}[o{n}]',
+    ]
+
+
 @dataclass(frozen=True)
 class Command:
     args: list[str]
@@ -174,7 +198,10 @@ def build_command(
     def input_of(source: Source) -> int:
         if source.path not in inputs:
             inputs[source.path] = len(inputs) + (1 if regions else 0)
-            args.extend(['-i', source.path])
+            # WebRTC changes a track's resolution as bandwidth allows; rebuilding
+            # the graph then drops that overlay for the rest of the file (ffmpeg
+            # 5.1). Without the rebuild, scale takes each new size as it comes.
+            args.extend(['-reinit_filter', '0', '-i', source.path])
         return inputs[source.path]
 
     maps: list[str] = []
@@ -187,16 +214,13 @@ def build_command(
         last = '0:v'
         for n, (region, source) in enumerate(placed):
             index = input_of(source)
-            graph.append(
-                f'[{index}:v]setpts=PTS-STARTPTS+{source.start:.3f}/TB,'
-                f'scale={region.width}:{region.height}'
-                ':force_original_aspect_ratio=decrease,'
-                f'pad={region.width}:{region.height}:(ow-iw)/2:(oh-ih)/2,'
-                f'setsar=1[v{n}]'
-            )
-            graph.append(
-                f'[{last}][v{n}]overlay={region.x}:{region.y}'
-                f':eof_action=pass:repeatlast=0[o{n}]'
+            graph += place_in_region(
+                f'{index}:v',
+                region,
+                n,
+                last,
+                timing=f'setpts=PTS-STARTPTS+{source.start:.3f}/TB,',
+                repeat_last=False,
             )
             last = f'o{n}'
         graph.append(f'[{last}]format=yuv420p[vout]')
@@ -204,8 +228,11 @@ def build_command(
     for n, source in enumerate(audio):
         index = input_of(source)
         delay = round(source.start * 1000)
+        # async=1 fills the gaps in the timestamps with silence: a muted
+        # microphone sends no packets, and without it every sound after an
+        # unmute came early (650 ms after a 4 s mute, bench/av_sync.py).
         graph.append(
-            f'[{index}:a]aresample=48000,asetpts=PTS-STARTPTS,'
+            f'[{index}:a]asetpts=PTS-STARTPTS,aresample=48000:async=1:first_pts=0,'
             f'adelay=delays={delay}:all=1[a{n}]'
         )
     if audio:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import signal
 from dataclasses import replace
 from datetime import timedelta
@@ -24,6 +25,9 @@ from .media_tools import ffprobe_for, last_line, probe_duration
 log = logging.getLogger(__name__)
 
 PROGRESS_STEP = 10  # percent between composition-progress callbacks, like Twilio
+# Less free space than this after a failure: say the disk is full (ffmpeg's own
+# log may not have had room for its reason).
+DISK_FULL_BYTES = 1024 * 1024
 
 
 class CompositionWorker:
@@ -87,6 +91,13 @@ class CompositionWorker:
                 await self._compose(item)
             except asyncio.CancelledError:
                 raise
+            except OSError as ex:  # the disk is full, or the folder went away
+                log.warning('composition %s: %s', sid, ex)
+                self.store.media_path(item).unlink(missing_ok=True)
+                self._fail(
+                    self.store.get(sid),
+                    f'could not write the composition: {ex.strerror}',
+                )
             except Exception as ex:  # a bug must fail one composition, not the worker
                 log.exception('composition %s failed', sid)
                 self._fail(self.store.get(sid), f'internal error: {ex}')
@@ -125,6 +136,8 @@ class CompositionWorker:
             output.unlink(missing_ok=True)
             if returncode < 0:
                 why = f'ffmpeg was stopped by signal {signal.Signals(-returncode).name}'
+            elif self._disk_full():
+                why = 'ffmpeg failed: No space left on device'
             else:
                 why = (
                     f'ffmpeg failed: {last_line(log_path.read_text(errors="replace"))}'
@@ -179,11 +192,24 @@ class CompositionWorker:
                 )
         return item
 
+    def _disk_full(self) -> bool:
+        try:
+            return shutil.disk_usage(self.store.folder).free < DISK_FULL_BYTES
+        except OSError:
+            return False
+
     def _fail(self, item: Composition | None, why: str) -> None:
         if item is None or item.status not in ('enqueued', 'processing'):
             return
         log.warning('composition %s failed: %s', item.sid, why)
-        item = self.store.put(transition(item, 'failed', error=why))
+        failed = transition(item, 'failed', error=why)
+        try:
+            item = self.store.put(failed)
+        except OSError as ex:
+            # A full disk must not swallow the callback: the API answers from
+            # memory; after a restart the composition resumes (and fails again).
+            log.error('composition %s: could not save its failure: %s', item.sid, ex)
+            item = failed
         self._send(
             item,
             'composition-failed',

@@ -124,7 +124,11 @@ class CompositionStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f'{composition.sid}.json'
         temporary = path.with_suffix('.json.tmp')
-        temporary.write_text(json.dumps(composition.to_json()))
+        try:
+            temporary.write_text(json.dumps(composition.to_json()))
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk leaves no torn file
+            raise
         os.replace(temporary, path)  # atomic: a crash leaves the old or the new
         return composition
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from podium import stage
 
+from .broadcast_plan import Rendition, parse_renditions
+
 DEFAULT_PORT = 8004
 DEFAULT_JANUS_BINARY = 'janus'
 DEFAULT_RTP_PORTS = '20000-40000'
@@ -23,6 +25,10 @@ DEFAULT_RTP_PORTS = '20000-40000'
 DEFAULT_RECORDINGS_DIR = str(Path(__file__).resolve().parents[1] / 'var' / 'recordings')
 DEFAULT_RETENTION_DAYS = 30
 DEFAULT_COMPOSITION_WORKERS = 1
+# The broadcast's HLS folders (one per room), served by nginx at /broadcast/.
+DEFAULT_BROADCAST_DIR = str(Path(__file__).resolve().parents[1] / 'var' / 'broadcast')
+DEFAULT_BROADCAST_RENDITIONS = '720,360'
+DEFAULT_BROADCAST_SEGMENT_SECONDS = 1
 
 
 class ConfigError(Exception):
@@ -57,6 +63,13 @@ class LocalVideoConfig:
     ffmpeg_binary: str = 'ffmpeg'
     # PODIUM_STAGE_SLOTS, as the token service reads it: speaker-1..N may publish.
     stage_slots: int = stage.DEFAULT_SLOTS
+    broadcast_dir: str = DEFAULT_BROADCAST_DIR
+    # Picture heights of the HLS renditions; each costs the encoder about a core's
+    # third at 720p (bench/RESULTS.md, Broadcast).
+    broadcast_renditions: tuple[Rendition, ...] = parse_renditions(
+        DEFAULT_BROADCAST_RENDITIONS
+    )
+    broadcast_segment_seconds: int = DEFAULT_BROADCAST_SEGMENT_SECONDS
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
@@ -137,7 +150,30 @@ def from_env(environ: Mapping[str, str] | None = None) -> LocalVideoConfig:
         janus_pp_rec_binary=get('PODIUM_JANUS_PP_REC_BINARY', 'janus-pp-rec'),
         ffmpeg_binary=get('PODIUM_FFMPEG_BINARY', 'ffmpeg'),
         stage_slots=_stage_slots(get('PODIUM_STAGE_SLOTS')),
+        broadcast_dir=get('PODIUM_BROADCAST_DIR') or DEFAULT_BROADCAST_DIR,
+        broadcast_renditions=_renditions(get('PODIUM_BROADCAST_RENDITIONS')),
+        broadcast_segment_seconds=_segment_seconds(
+            get('PODIUM_BROADCAST_SEGMENT_SECONDS')
+        ),
     )
+
+
+def _renditions(raw: str) -> tuple[Rendition, ...]:
+    try:
+        return parse_renditions(raw or DEFAULT_BROADCAST_RENDITIONS)
+    except ValueError as ex:
+        raise ConfigError(str(ex)) from None
+
+
+def _segment_seconds(raw: str) -> int:
+    if not raw:
+        return DEFAULT_BROADCAST_SEGMENT_SECONDS
+    if not raw.isdigit() or not 1 <= int(raw) <= 6:
+        raise ConfigError(
+            'PODIUM_BROADCAST_SEGMENT_SECONDS must be a whole number of seconds from '
+            f'1 to 6 (shorter segments: less delay), got {raw!r}'
+        )
+    return int(raw)
 
 
 def _stage_slots(raw: str) -> int:

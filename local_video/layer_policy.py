@@ -28,29 +28,45 @@ MODES = (AUTO, HIGH, DATA_SAVER)
 # Rungs from lowest to highest: (substream, temporal, kbit/s the rung needs).
 # Camera: three spatial layers (scaleResolutionDownBy 4/2/1) and their frame rates.
 CAMERA_LADDER: tuple[tuple[int, int, int], ...] = (
-    (0, 0, 60),
-    (0, 2, 150),
+    (0, 0, 40),
+    (0, 2, 100),
     (1, 2, 450),
     (2, 2, 1300),
 )
 # Screen: both layers keep full resolution (text stays legible); substream 0 is the
 # low-frame-rate encoding, substream 1 the full one.
 SCREEN_LADDER: tuple[tuple[int, int, int], ...] = (
-    (0, 0, 120),
-    (0, 2, 300),
+    (0, 0, 60),
+    (0, 2, 150),
     (1, 2, 1200),
 )
-LADDERS = {'camera': CAMERA_LADDER, 'screen': SCREEN_LADDER}
+# Screen and camera together (what a talk sends): one ladder over both, so a shrinking
+# link takes from the camera first and a recovering one gives to the screen first,
+# the way Twilio's "presentation" bandwidth profile favours the high-priority screen.
+# Rungs: (camera rung, screen rung, kbit/s both need).
+PRESENTATION_LADDER: tuple[tuple[int, int, int], ...] = (
+    (0, 0, 100),  # camera 1/4 size at 1/4 rate, screen's low layer at 1/4 rate
+    (0, 1, 190),  # the screen's low layer at its full 5 fps
+    (1, 1, 250),  # the camera's 1/4 size at full rate
+    (1, 2, 1300),  # the screen's full layer
+    (2, 2, 1650),  # camera 1/2 size
+    (3, 2, 2500),  # everything on top
+)
+LADDERS = {
+    'camera': CAMERA_LADDER,
+    'screen': SCREEN_LADDER,
+    'presentation': PRESENTATION_LADDER,
+}
 
 LOSS_DOWN = 0.10  # fraction of packets lost that counts as congestion
 LOSS_HEAVY = 0.25  # so much loss that waiting would only freeze the picture
 LOSS_CLEAN = 0.02  # at most this much loss counts as a clean link
 HEADROOM = 1.2  # an estimate must exceed a rung's need by this factor to go up
 DOWN_AFTER = 2.0  # seconds of congestion before stepping down
-UP_AFTER = 5.0  # seconds of a clean link before stepping up
-HOLD_OFF = 6.0  # seconds after a down-step before any up-step
-PROBE_WINDOW = 10.0  # a down-step this soon after an up-step means the probe failed
-MAX_HOLD_OFF = 60.0
+UP_AFTER = 2.5  # seconds of a clean link before stepping up (5 steps: ~12.5 s)
+HOLD_OFF = 5.0  # seconds after a down-step before any up-step
+PROBE_WINDOW = 8.0  # a down-step this soon after an up-step means the probe failed
+MAX_HOLD_OFF = 15.0  # failed probes wait at most this long: back on top soon after
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,16 @@ class LayerState:
         """The `(substream, temporal)` to configure on the subscriber handle."""
         substream, temporal, _ = LADDERS[self.kind][self.rung]
         return substream, temporal
+
+    def track_layers(self) -> dict[str, tuple[int, int]]:
+        """Track name -> `(substream, temporal)`, for one track or both of a talk."""
+        if self.kind != 'presentation':
+            return {self.kind: self.layer}
+        camera, screen, _ = PRESENTATION_LADDER[self.rung]
+        return {
+            'camera': CAMERA_LADDER[camera][:2],
+            'screen': SCREEN_LADDER[screen][:2],
+        }
 
 
 def initial(kind: str, mode: str = AUTO) -> LayerState:

@@ -19,6 +19,7 @@ from .config import LocalVideoConfig
 from .janus_api import JanusError, JanusGone, JanusSession
 from .janus_config import JanusSettings, detect_interface_ip, write_config
 from .janus_process import JanusProcess
+from .keyframe_gate import KeyframeGate
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class JanusMedia:
         # (participant, tracks, fresh handle) -> record/filename fields of a publish;
         # the recorder sets it (recorder.py).
         self.recording_options: Callable | None = None
+        # Layer switches of all subscribers, coalesced per publisher stream.
+        self.keyframes = KeyframeGate()
 
     async def start(self) -> None:
         if self._config.janus_run_dir:
@@ -120,6 +123,10 @@ class JanusMedia:
             self._admin_handle = await self._admin.attach('podium-local-video')
         data, _ = await self._admin_handle.message(body)
         return data
+
+    async def videoroom_request(self, body: dict) -> dict:
+        """Send a room-level VideoRoom request (rtp_forward and friends)."""
+        return await self._admin_request(body)
 
     async def ensure_room(self, room) -> None:
         """Create `room` in Janus unless this Janus generation already has it."""

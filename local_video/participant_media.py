@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable
 
 from .janus_api import JanusError, JanusGone, JanusHandle, JanusSession
+from .layer_control import LayerControl
 from .media import JanusMedia, MediaUnavailable
 from .rooms import Participant
 
@@ -57,6 +58,11 @@ class ParticipantMedia:
         self._dirty = asyncio.Event()
         self._loop_task = asyncio.create_task(self._reconcile_loop())
         self._closed = False
+        # mid -> {'substream', 'temporal'} as Janus last reported relaying them.
+        self.received_layers: dict[str, dict[str, int]] = {}
+        self.layers = LayerControl(
+            self._configure_layer, self._received_names, lambda: self.received_layers
+        )
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -75,6 +81,7 @@ class ParticipantMedia:
         janus, self._janus = self._janus, None
         self._pub = self._sub = None
         self._sub_streams = []
+        self.received_layers = {}
         self._unsolicited.clear()
         self.published = self.media_up = False
         self.feed_id = None
@@ -158,6 +165,20 @@ class ParticipantMedia:
                     'recording change for %s failed: %s', self.participant.sid, ex
                 )
 
+    async def request_keyframe(self) -> None:
+        """Ask the browser for a keyframe of every video track it publishes.
+
+        A new RTP forwarder (the broadcast encoder) can only start decoding at a
+        keyframe, and Janus 1.1.2 requests none for forwarders added by `streams`.
+        """
+        async with self._pub_lock:
+            if self._pub is None or not self.published:
+                return
+            try:
+                await self._pub.message({'request': 'configure', 'keyframe': True})
+            except (JanusError, JanusGone) as ex:
+                log.info('keyframe request for %s failed: %s', self.participant.sid, ex)
+
     async def reset_publisher(self) -> None:
         """Drop the publisher handle (the browser restarts its PeerConnection)."""
         async with self._pub_lock:
@@ -189,6 +210,7 @@ class ParticipantMedia:
     async def reset_subscriber(self) -> None:
         sub, self._sub = self._sub, None
         self._sub_streams = []
+        self.received_layers = {}
         self._unsolicited.clear()
         self._fail_answer()
         if sub is not None:
@@ -210,8 +232,18 @@ class ParticipantMedia:
             # Janus renegotiates by itself when a feed we receive goes away.
             self._unsolicited.append((data, jsep))
             self._dirty.set()
+        elif data.get('videoroom') == 'event' and 'mid' in data:
+            self._layer_switched(data)
         elif event.get('janus') == 'hangup' and self._sub is not None:
             asyncio.ensure_future(self.reset_subscriber())
+
+    def _layer_switched(self, data: dict) -> None:
+        """Janus says which layer a received stream now relays: tell the attendee."""
+        layer = self.received_layers.setdefault(str(data['mid']), {})
+        for key in ('substream', 'temporal'):
+            if isinstance(data.get(key), int):
+                layer[key] = data[key]
+        self._send({'type': 'layerSwitched', 'mid': str(data['mid']), **layer})
 
     def _desired(self) -> dict[tuple[int, str], tuple[Participant, object]]:
         me = self.participant
@@ -269,6 +301,7 @@ class ParticipantMedia:
             janus = await self._session()
             await self._media.ensure_room(room)
             self._sub = await janus.attach(self.participant.sid, self._on_sub_event)
+            self.layers.handle_replaced()
             data, jsep = await self._sub.message(
                 {
                     'request': 'join',
@@ -325,6 +358,35 @@ class ParticipantMedia:
             self._offer_message = None
         await self._sub.message(
             {'request': 'start'}, jsep={'type': 'answer', 'sdp': answer}
+        )
+        await self.layers.reapply()
+
+    def _received_names(self) -> dict[str, tuple[str, str]]:
+        """Subscriber mid -> (publisher sid, track name), for the streams we receive."""
+        names = {}
+        for stream in self._sub_streams:
+            if not stream.get('active', True) or 'feed_id' not in stream:
+                continue
+            found = self._track_for(stream['feed_id'], stream.get('feed_mid'))
+            if found is not None:
+                names[stream['mid']] = (found[0].sid, found[1].name)
+        return names
+
+    async def _configure_layer(self, mid: str, substream: int, temporal: int) -> None:
+        """Switch one received video stream to another simulcast layer."""
+        stream = next((s for s in self._sub_streams if s.get('mid') == mid), None)
+        if self._sub is None or stream is None:
+            return
+        # Each switch costs the publisher a keyframe: batch them per publisher stream.
+        key = (stream.get('feed_id'), stream.get('feed_mid'))
+        await self._media.keyframes.wait(key)
+        if self._sub is None:
+            return
+        await self._sub.message(
+            {
+                'request': 'configure',
+                'streams': [{'mid': mid, 'substream': substream, 'temporal': temporal}],
+            }
         )
 
     def _track_for(self, feed_id: int, mid: str | None):

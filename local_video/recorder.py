@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from .clock import utcnow
 from .config import LocalVideoConfig
 from .media_tools import ffprobe_for, last_line, parse_mjr_header, probe_duration, run
+from .mjr_timing import earliest_start_us
 from .recordings import (
     Plan,
     Recording,
@@ -213,7 +215,14 @@ class Recorder:
         except (ValueError, IndexError):
             return f'{tool} could not read {source.name}: {last_line(header.stderr)}'
         recording.codec = info.codec.upper()
-        recording.started_at_us = info.first_packet_us
+        try:
+            # Not "u" alone: a video track's first packet comes late (mjr_timing).
+            recording.started_at_us = await asyncio.to_thread(
+                earliest_start_us, source, info.first_packet_us, info.codec
+            )
+        except (OSError, struct.error) as ex:
+            log.warning('recording %s: packet times unreadable: %s', recording.sid, ex)
+            recording.started_at_us = info.first_packet_us
         target = source.with_suffix('.' + recording.container)
         ran = await self._run([tool, str(source), str(target)])
         if ran.returncode != 0 or not target.exists():

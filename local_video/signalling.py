@@ -141,6 +141,8 @@ class ParticipantSession:
             await self._reset_media(message.get('target'))
         elif kind == 'setTrackEnabled':
             self._set_track_enabled(message)
+        elif kind in ('linkStats', 'setQuality'):
+            await self._layers(message)
         elif kind == 'disconnect':
             self._hub.end(self)
         else:
@@ -197,6 +199,24 @@ class ParticipantSession:
                 ],
             }
         )
+
+    async def _layers(self, message: dict) -> None:
+        """An attendee's link report or quality choice: pick its layers."""
+        if self.media is None:
+            return
+        try:
+            if message['type'] == 'setQuality':
+                await self.media.layers.set_mode(message.get('mode'))
+            else:
+                bps = message.get('availableIncomingBitrate')
+                await self.media.layers.report(
+                    message.get('streams') or [],
+                    float(bps) if isinstance(bps, int | float) else None,
+                )
+        except ValueError as ex:
+            self.send({'type': 'error', 'code': SIGNALING_ERROR, 'message': str(ex)})
+        except (JanusError, MediaUnavailable) as ex:
+            log.info('layer switch for %s failed: %s', self.participant.sid, ex)
 
     def _set_track_enabled(self, message: dict) -> None:
         track, enabled = message.get('track'), message.get('enabled')
@@ -435,6 +455,11 @@ class SignalHub:
             session = self._sessions.get(participant.sid)
             peers.append((participant, session.media if session else None))
         return peers
+
+    def media_of(self, participant) -> ParticipantMedia | None:
+        """The media side of a connected participant's session, if it has one."""
+        session = self._sessions.get(participant.sid)
+        return session.media if session is not None else None
 
     def resubscribe_room(self, room) -> None:
         for participant in room.connected():

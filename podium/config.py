@@ -40,6 +40,9 @@ TWILIO_MAX_PARTICIPANTS = 50  # Twilio's hard cap for group rooms
 # with a 720p camera + 720p screen. 200 per core leaves half of that for the
 # services, Redis, nginx and real content (text scrolling costs more bits).
 LOCAL_PARTICIPANTS_PER_CORE = 200
+# A presenter's download link outlives a slow start of the download, not the day.
+DEFAULT_RECORDING_LINK_TTL = 600
+MAX_RECORDING_LINK_TTL = 24 * 3600
 DEFAULT_ROOM_CHECK_INTERVAL = 60  # seconds between Rooms API checks per room
 BACKENDS = ('twilio', 'local')
 MIN_SECRET_KEY_LENGTH = 32
@@ -74,6 +77,7 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
 
 
 DEFAULT_FRAME_ANCESTORS = ("'none'",)
+DEFAULT_BROADCAST_BASE_URL = '/broadcast/'
 # An origin another site embeds Podium from: http(s), optional `*.` wildcard and port.
 EMBEDDER = re.compile(r'https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?/?')
 CSP_KEYWORDS = {'none': "'none'", 'self': "'self'"}
@@ -195,6 +199,8 @@ class WebConfig:
     signal_url: str
     # CSP frame-ancestors sources: who may show Podium's pages in a frame.
     frame_ancestors: tuple[str, ...] = DEFAULT_FRAME_ANCESTORS
+    # Where players fetch the broadcast's HLS: nginx's /broadcast/, or a CDN in front.
+    broadcast_base_url: str = DEFAULT_BROADCAST_BASE_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
@@ -212,7 +218,26 @@ class WebConfig:
                 if raw_ancestors
                 else DEFAULT_FRAME_ANCESTORS
             ),
+            broadcast_base_url=broadcast_base_url(
+                read.get('PODIUM_BROADCAST_BASE_URL', DEFAULT_BROADCAST_BASE_URL)
+            ),
         )
+
+
+def broadcast_base_url(raw: str) -> str:
+    """Check PODIUM_BROADCAST_BASE_URL: a path of this origin or an http(s) URL."""
+    value = raw.strip()
+    parts = urlsplit(value)
+    path_only = value.startswith('/') and not value.startswith('//')
+    path_only = path_only and not parts.netloc
+    absolute = parts.scheme in ('http', 'https') and bool(parts.netloc)
+    if not (path_only or absolute) or parts.query or parts.fragment:
+        raise ConfigError(
+            'PODIUM_BROADCAST_BASE_URL must be a path on this site (/broadcast/) or '
+            'the http(s) URL of a CDN that mirrors it (https://cdn.example.org/'
+            f'broadcast/), without query or fragment; got {raw!r}'
+        )
+    return value if value.endswith('/') else value + '/'
 
 
 def frame_ancestors(raw: str) -> tuple[str, ...]:
@@ -334,6 +359,8 @@ class TokenServiceConfig:
     turn_ttl: int = DEFAULT_TOKEN_TTL
     # Attendees on stage at once, invited or speaking (podium/stage.py, docs/stage.md).
     stage_slots: int = stage.DEFAULT_SLOTS
+    # Seconds a signed recording download link stays valid (token_service/recording.py).
+    recording_link_ttl: int = DEFAULT_RECORDING_LINK_TTL
 
     @property
     def status_callback_url(self) -> str:
@@ -416,6 +443,12 @@ class TokenServiceConfig:
             ),
             stage_slots=read.integer(
                 'PODIUM_STAGE_SLOTS', stage.DEFAULT_SLOTS, 1, stage.MAX_SLOTS
+            ),
+            recording_link_ttl=read.integer(
+                'PODIUM_RECORDING_LINK_TTL',
+                DEFAULT_RECORDING_LINK_TTL,
+                10,
+                MAX_RECORDING_LINK_TTL,
             ),
         )
 

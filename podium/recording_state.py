@@ -157,3 +157,80 @@ def merge_media(record: dict | None, event: MediaEvent) -> dict:
 def recording_on(recordings: list[dict]) -> bool:
     """Whether a talk is being recorded now: some track's recording is running."""
     return any(r['status'] == 'recording' for r in recordings)
+
+
+# What pages and the presenter see -------------------------------------------------
+
+# The presentation record's fields about recording (written by the token service).
+REQUESTED_FIELD = 'recording'  # '1': the presenter wants the talk recorded
+COMPOSITION_FIELD = 'composition_sid'  # the one composition asked for
+COMPOSITION_ERROR_FIELD = 'composition_error'  # why asking for it failed
+DELETED_FIELD = 'composition_deleted'  # '1': the presenter deleted the file
+# A composition's statuses, as pages see them.
+PAGE_STATUS = {
+    'enqueued': 'processing',
+    'processing': 'processing',
+    'available': 'available',
+    'failed': 'failed',
+}
+
+
+def recording_view(presentation: Mapping[str, str], records: list[dict]) -> dict:
+    """Return the recording's state as pages show it (pure).
+
+    `status`: recording (tracks are being recorded now), processing (the file is
+    being made, with `percent`), available (with `duration` in seconds and
+    `size` in bytes), failed (with `error`), deleted, or off. `requested` is
+    what the presenter asked for; `recording` status comes only from the video
+    service's callbacks, so a page never shows recording before it is.
+    """
+    recordings = [r for r in records if r['sid'].startswith('RT')]
+    sid = presentation.get(COMPOSITION_FIELD, '')
+    composition = next((r for r in records if r['sid'] == sid), None) if sid else None
+    view = {
+        'requested': presentation.get(REQUESTED_FIELD) == '1',
+        'recorded': bool(recordings),
+        'status': 'off',
+        'percent': 0,
+        'duration': 0,
+        'size': 0,
+        'error': '',
+    }
+    if recording_on(recordings):
+        view['status'] = 'recording'
+    elif sid and presentation.get(DELETED_FIELD) == '1':
+        view['status'] = 'deleted'
+    elif composition is not None:
+        view['status'] = PAGE_STATUS[composition['status']]
+        view['percent'] = composition['percent']
+        if view['status'] == 'available':
+            view.update(duration=composition['duration'], size=composition['size'])
+        if view['status'] == 'failed':
+            view['error'] = composition['error'] or 'The video service gave no reason.'
+    elif sid:
+        view['status'] = 'processing'  # asked for; its first callback is on its way
+    elif presentation.get(COMPOSITION_ERROR_FIELD):
+        view.update(status='failed', error=presentation[COMPOSITION_ERROR_FIELD])
+    elif wants_composition(presentation, records):
+        view['status'] = 'processing'  # the talk ended; the file is about to be asked
+    return view
+
+
+def public_view(view: dict) -> dict:
+    """The part of `recording_view` every page's state stream carries.
+
+    Attendees need only whether the talk is being recorded; sizes and the video
+    service's error messages are for the presenter (GET .../recording).
+    """
+    return {k: view[k] for k in ('requested', 'status', 'percent')}
+
+
+def wants_composition(presentation: Mapping[str, str], records: list[dict]) -> bool:
+    """Whether an ended talk still needs its composition asked for."""
+    recorded = presentation.get(REQUESTED_FIELD) == '1' or any(
+        r['sid'].startswith('RT') for r in records
+    )
+    asked = presentation.get(COMPOSITION_FIELD) or presentation.get(
+        COMPOSITION_ERROR_FIELD
+    )
+    return bool(presentation.get('ended_at')) and recorded and not asked

@@ -57,6 +57,11 @@ class RoomEvent:
         return self.name in ROOM_EVENTS
 
 
+def room_name_of(presentation: Mapping[str, str]) -> str:
+    """The room UniqueName a stored presentation uses."""
+    return presentation.get('room_name') or room_name_for(presentation['id'])
+
+
 def room_name_for(presentation_id: str) -> str:
     """Return the Twilio room UniqueName of a presentation."""
     return ROOM_NAME_PREFIX + presentation_id
@@ -253,8 +258,12 @@ def presentation_view(
     presenters: list[dict],
     attendee_count: int,
     version: int,
+    recording: dict | None = None,
 ) -> dict:
-    """Return what pages show about a presentation, from its stored records."""
+    """Return what pages show about a presentation, from its stored records.
+
+    `recording` is podium.recording_state.public_view's answer, if known.
+    """
     room_open = room_status(room) == 'in-progress'
     connected = [p for p in presenters if participant_connected(p)] if room_open else []
     # A reload can briefly leave two presenter connections; the newest one counts.
@@ -288,4 +297,10 @@ def presentation_view(
         'attendees': {
             'count': attendee_count if room_open and status != 'ended' else 0
         },
+        # The HLS stream's path under the broadcast base URL (local backend only).
+        'broadcast': {
+            'on': presentation.get('broadcast') == '1' and status != 'ended',
+            'playlist': f'{room_name_of(presentation)}/index.m3u8',
+        },
+        'recording': recording or {'requested': False, 'status': 'off', 'percent': 0},
     }

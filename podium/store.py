@@ -113,6 +113,15 @@ def media_index_key(presentation_id: str) -> str:
     return f'{PREFIX}presentation:{ids.checked(presentation_id)}:media'
 
 
+def composition_claim_key(presentation_id: str) -> str:
+    """Held while one request asks for the presentation's composition."""
+    return f'{PREFIX}presentation:{ids.checked(presentation_id)}:composing'
+
+
+# Long enough for one Compositions API call with its retries (REQUEST_TIMEOUT 10 s).
+COMPOSITION_CLAIM_TTL = 60
+
+
 def rate_limit_key(scope: str, client: str, window_index: int) -> str:
     """Requests of one client address to one endpoint in one fixed time window."""
     return f'{PREFIX}rate:{scope}:{client}:{window_index}'
@@ -397,6 +406,24 @@ class Store:
                 except redis.WatchError:
                     continue
 
+    def set_broadcast(self, presentation_id: str, on: bool) -> bool:
+        """Record the broadcast choice; False if the presentation is unknown."""
+        key = presentation_key(presentation_id)
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    if not pipe.exists(key):
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, 'broadcast', '1' if on else '0')
+                    self._changed(pipe, presentation_id)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+
     @staticmethod
     def _changed(pipe, presentation_id: str) -> None:
         """Queue a version bump and a change notification for open pages."""
@@ -535,6 +562,55 @@ class Store:
         keys = [media_key(presentation_id, sid) for sid in sids]
         records = [r for r in map(_load, self._redis.mget(keys) if keys else []) if r]
         return sorted(records, key=lambda r: (r['first_at'], r['sid']))
+
+    # Recording, as the presenter asks for it (token service) ------------------------
+
+    def set_recording_requested(self, presentation_id: str, on: bool) -> None:
+        """Remember whether the presenter wants the talk recorded; tell open pages."""
+        key = presentation_key(presentation_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, recording_state.REQUESTED_FIELD, '1' if on else '0')
+            self._changed(pipe, presentation_id)
+            pipe.execute()
+
+    def claim_composition(self, presentation_id: str) -> bool:
+        """Take the right to ask for the presentation's composition, for a while.
+
+        Two concurrent "end" requests must not make two files: only the one that
+        claims asks. The claim expires, so a worker that died mid-ask is retried.
+        """
+        key = composition_claim_key(presentation_id)
+        return bool(self._redis.set(key, '1', nx=True, ex=COMPOSITION_CLAIM_TTL))
+
+    def set_composition(
+        self, presentation_id: str, sid: str = '', error: str = ''
+    ) -> None:
+        """Record the composition asked for (`sid`), or why asking failed (`error`)."""
+        key = presentation_key(presentation_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            if sid:
+                pipe.hset(key, recording_state.COMPOSITION_FIELD, sid)
+                pipe.hdel(
+                    key,
+                    recording_state.COMPOSITION_ERROR_FIELD,
+                    recording_state.DELETED_FIELD,
+                )
+            else:
+                pipe.hset(key, recording_state.COMPOSITION_ERROR_FIELD, error)
+            pipe.delete(composition_claim_key(presentation_id))
+            self._changed(pipe, presentation_id)
+            pipe.execute()
+
+    def release_composition(self, presentation_id: str) -> None:
+        """Give up a claim without an answer (the ask failed; a retry may ask)."""
+        self._redis.delete(composition_claim_key(presentation_id))
+
+    def mark_composition_deleted(self, presentation_id: str) -> None:
+        key = presentation_key(presentation_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, recording_state.DELETED_FIELD, '1')
+            self._changed(pipe, presentation_id)
+            pipe.execute()
 
     def _remember(self, key: str, raw: str | None) -> None:
         if raw is None:
@@ -722,8 +798,15 @@ class Store:
             return None
         room_sid = presentation.get('room_sid')
         version = int(self._redis.get(version_key(presentation_id)) or 0)
+        recording = recording_state.public_view(
+            recording_state.recording_view(
+                presentation, self.media_records(presentation_id)
+            )
+        )
         if not room_sid:
-            return room_state.presentation_view(presentation, None, [], 0, version)
+            return room_state.presentation_view(
+                presentation, None, [], 0, version, recording
+            )
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.get(room_key(room_sid))
             pipe.smembers(presenters_key(room_sid))
@@ -737,7 +820,12 @@ class Store:
         if room is None:
             room = {'sid': room_sid, 'name': '', 'created_at': None, 'ended_at': None}
         return room_state.presentation_view(
-            presentation, room, presenters, attendee_count, int(version_raw or 0)
+            presentation,
+            room,
+            presenters,
+            attendee_count,
+            int(version_raw or 0),
+            recording,
         )
 
 

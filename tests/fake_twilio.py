@@ -124,6 +124,7 @@ class FakeTwilio:
         self._state = _State()
         self._requests: list[RecordedRequest] = []
         self._failures: list[_Failure] = []
+        self._media: dict[str, bytes] = {}  # composition sid -> its file
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -420,6 +421,8 @@ class FakeTwilio:
         }
         self._state.rooms[sid] = room
         self._state.participants[sid] = {}
+        if room['record_participants_on_connect']:
+            self._state.recorded.add(sid)  # records every track from the start
         return 201, room
 
     def _list_rooms(self, request: RecordedRequest) -> tuple[int, dict]:
@@ -603,6 +606,8 @@ class FakeTwilio:
                 'compositions': items,
                 'meta': self._meta('compositions', '/v1/Compositions', 50),
             }
+        if len(rest) == 2 and rest[1] == 'Media' and method == 'GET':
+            return self._composition_media(rest[0])
         found = self._state.compositions.get(rest[0]) if len(rest) == 1 else None
         if found is None or found['status'] == 'deleted':
             raise ApiError(404, NOT_FOUND, 'The requested resource was not found')
@@ -652,13 +657,28 @@ class FakeTwilio:
         self._state.compositions[sid] = composition
         return 201, composition
 
+    def _composition_media(self, sid: str) -> tuple[int, dict]:
+        # Twilio redirects to a short-lived URL elsewhere; here, /media/ on the fake.
+        found = self._state.compositions.get(sid)
+        if found is None or found['status'] != 'completed':
+            raise ApiError(404, NOT_FOUND, 'The requested resource was not found')
+        return 302, {'redirect_to': f'{self.url}/media/{sid}?Expires=1&Signature=x'}
+
+    def media_file(self, sid: str) -> bytes | None:
+        """The bytes a completed composition's media URL serves (no auth: presigned)."""
+        with self._lock:
+            return self._media.get(sid)
+
     def compositions(self) -> dict[str, dict]:
         with self._lock:
             return copy.deepcopy(self._state.compositions)
 
-    def finish_composition(self, sid: str, duration: int = 60, size: int = 1000):
+    def finish_composition(
+        self, sid: str, duration: int = 60, size: int = 1000, media: bytes = b''
+    ):
         """Mark a composition completed, as Twilio does when its media is ready."""
         with self._lock:
+            self._media[sid] = media or b'\x00' * size
             self._state.compositions[sid].update(
                 status='completed', date_completed=_now(), duration=duration, size=size
             )
@@ -754,13 +774,28 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(parts.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in self.headers.items()},
         )
+        if request.path.startswith('/media/'):
+            self._media(request)
+            return
         status, payload = self.owner.handle(request)
         data = b'' if status == 204 else json.dumps(payload).encode()  # no body
         self.send_response(status)
+        if status == 302:
+            self.send_header('Location', payload['redirect_to'])
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _media(self, request: RecordedRequest) -> None:
+        with self.owner._lock:
+            self.owner._requests.append(request)
+        data = self.owner.media_file(request.path.removeprefix('/media/'))
+        self.send_response(200 if data is not None else 404)
+        self.send_header('Content-Type', 'video/mp4')
+        self.send_header('Content-Length', str(len(data or b'')))
+        self.end_headers()
+        self.wfile.write(data or b'')
 
     def log_message(self, format, *args):  # noqa: A002
         pass  # tests read `.requests`, not stderr

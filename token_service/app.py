@@ -13,6 +13,7 @@ from collections.abc import Callable
 import falcon
 import falcon.asgi
 import redis
+import requests
 from twilio.rest import Client
 
 from podium import health, ids
@@ -20,6 +21,7 @@ from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.metrics import RequestMetrics
 from podium.store import AsyncTokenStore, AudienceStore, Store, SyncTokenStore
+from token_service.broadcast import Broadcast, BroadcastOverflow
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.exports import Export
 from token_service.hands import Hand, HandOf, Hands, Reactions
@@ -39,6 +41,12 @@ from token_service.rate_limits import (
     Limit,
     RateLimiter,
     RateLimitSettings,
+)
+from token_service.recording import (
+    MediaLinks,
+    Recording,
+    RecordingComposition,
+    RecordingMedia,
 )
 from token_service.report import Report
 from token_service.rooms import Rooms, twilio_client
@@ -67,12 +75,14 @@ def create_app(
     client_factory: Callable[[TokenServiceConfig], Client] = twilio_client,
     rate_limits: RateLimitSettings | None = None,
     token_store: AsyncTokenStore | SyncTokenStore | None = None,
+    media_session: requests.Session | None = None,
 ) -> falcon.asgi.App:
     """Return the token service, reading settings from the environment if not given.
 
     Tokens go through `token_store` (redis.asyncio, one round trip on the event
     loop); everything else uses `store` (sync, pooled: threads share it). Given
     only a `store`, tokens use it inline (`SyncTokenStore`: tests on fakeredis).
+    `media_session` fetches recordings from the video service (a fake in tests).
     """
     config = config or TokenServiceConfig.from_env()
     if token_store is None:
@@ -131,8 +141,17 @@ def create_app(
         f'{PRESENTATION_PATH}/end',
         PresentationEnd(config, store, rooms, clock),
     )
+    add_sync_route(
+        app, f'{PRESENTATION_PATH}/broadcast', Broadcast(config, store, rooms)
+    )
+    add_sync_route(
+        app,
+        f'{PRESENTATION_PATH}/broadcast/overflow',
+        BroadcastOverflow(config, store, rooms, clock),
+    )
     add_audience_routes(app, config, audience, clock, rate_limits)
     add_stage_routes(app, (config, audience, clock, rate_limits, rooms))
+    add_recording_routes(app, (config, store, rooms, clock), media_session)
     add_sync_route(app, '/api/healthz', Health(store))
     app.add_route('/api/livez', health.AsyncLiveness())
     app.add_route(
@@ -187,6 +206,23 @@ def add_audience_routes(
     report = Report(config, audience, clock)
     add_sync_route(app, f'{base}/report', report)
     add_sync_route(app, f'{base}/report.csv', report, suffix='csv')
+
+
+def add_recording_routes(
+    app: falcon.asgi.App, deps: tuple, session: requests.Session | None
+) -> None:
+    """Route recording a talk and its one file (docs/recording.md).
+
+    `session` fetches the file from the video service (a fake in unit tests).
+    """
+    config, _, _, clock = deps
+    links = MediaLinks(config.secret_key, config.recording_link_ttl, clock)
+    base = f'{PRESENTATION_PATH}/recording'
+    add_sync_route(app, base, Recording(*deps, links))
+    add_sync_route(app, f'{base}/composition', RecordingComposition(*deps, links))
+    add_sync_route(
+        app, f'{base}/media', RecordingMedia(*deps, links, session=session)
+    )
 
 
 def add_stage_routes(app: falcon.asgi.App, deps: tuple) -> None:

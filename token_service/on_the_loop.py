@@ -12,6 +12,9 @@ that request only, never the loop. What changes for such a resource:
 - `req.get_media()` answers from the body, read before the thread starts (at
   most MAX_BODY_BYTES; longer bodies are refused with 413 when asked for);
 - `req.stream`/`req.bounded_stream` cannot be read (nothing here does);
+- a `resp.stream` it sets (a sync iterator of bytes, e.g. a proxied download)
+  is pulled a chunk at a time in a thread, so a slow upstream never blocks the
+  loop, and closed when the response ends or the client goes away;
 - the `Store` it was given must be safe across threads: `create_app` gives a
   pooled one (never `single_connection=True`).
 Falcon hooks (`@falcon.before`) on such a resource must be coroutines: ASGI.
@@ -78,8 +81,25 @@ def in_a_thread(responder):
     @functools.wraps(responder)
     async def run(req, resp, **params):
         await asyncio.to_thread(responder, await read_for_sync(req), resp, **params)
+        if resp.stream is not None and not hasattr(resp.stream, '__aiter__'):
+            resp.stream = pulled_in_a_thread(resp.stream)
 
     return run
+
+
+_DONE = object()
+
+
+async def pulled_in_a_thread(chunks):
+    """Yield a sync iterator's chunks, each `next` in a thread."""
+    iterator = iter(chunks)
+    try:
+        while (chunk := await asyncio.to_thread(next, iterator, _DONE)) is not _DONE:
+            yield chunk
+    finally:
+        close = getattr(iterator, 'close', None)
+        if close is not None:
+            await asyncio.to_thread(close)
 
 
 class SyncResource:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from podium import health, openapi
 from podium.openapi import errors, json_content
-from token_service import audience_openapi, report_openapi
+from token_service import audience_openapi, recording_openapi, report_openapi
 from token_service.bodies import MAX_BODY_BYTES
 from token_service.presentations import MAX_TITLE_LENGTH
 from token_service.tokens import MAX_NAME_LENGTH
@@ -44,6 +44,25 @@ SCHEMAS = {
             },
             'presenter_key': {'type': 'string'},
             'moderated': {'type': 'boolean'},
+            'broadcast': {'type': 'boolean'},
+            'recording': {'type': 'boolean'},
+        },
+    },
+    'Broadcast': {
+        'type': 'object',
+        'required': ['broadcast', 'encoder'],
+        'properties': {
+            'broadcast': {'type': 'boolean'},
+            'encoder': {
+                'type': 'object',
+                'nullable': True,
+                'description': "The live room's HLS encoder, while broadcasting.",
+                'properties': {
+                    'status': {'type': 'string', 'nullable': True},
+                    'restarts': {'type': 'integer'},
+                    'last_error': {'type': 'string', 'nullable': True},
+                },
+            },
         },
     },
     'Token': {
@@ -114,6 +133,16 @@ PATHS = {
                                 'description': 'New questions wait for the '
                                 "presenter's approval (switchable: PATCH settings).",
                             },
+                            'broadcast': {
+                                'type': 'boolean',
+                                'description': 'Also stream the talk as HLS '
+                                '(local backend only; switchable: PUT broadcast).',
+                            },
+                            'recording': {
+                                'type': 'boolean',
+                                'description': 'Record the talk from its start '
+                                '(switchable: PUT .../recording).',
+                            },
                         },
                     }
                 ),
@@ -125,7 +154,7 @@ PATHS = {
                         {'$ref': '#/components/schemas/Presentation'}
                     ),
                 },
-                **errors(400, 413, 415, 429, 503),
+                **errors(400, 409, 413, 415, 429, 503),
             },
         }
     },
@@ -238,6 +267,61 @@ PATHS = {
             },
         },
     },
+    '/api/presentations/{presentation_id}/broadcast': {
+        'parameters': [PRESENTATION_ID],
+        'get': {
+            'summary': "The broadcast's state (presenter only)",
+            'operationId': 'getBroadcast',
+            'security': [{'presenterKey': []}],
+            'responses': {
+                '200': {
+                    'description': 'The choice and, while on air, the encoder.',
+                    'content': json_content({'$ref': '#/components/schemas/Broadcast'}),
+                },
+                **errors(401, 403, 404, 502, 503),
+            },
+        },
+        'put': {
+            'summary': 'Broadcast the talk as HLS, or stop (presenter only)',
+            'operationId': 'setBroadcast',
+            'description': BODY_NOTE,
+            'security': [{'presenterKey': []}],
+            'requestBody': {
+                'required': True,
+                'content': json_content(
+                    {
+                        'type': 'object',
+                        'required': ['broadcast'],
+                        'properties': {'broadcast': {'type': 'boolean'}},
+                    }
+                ),
+            },
+            'responses': {
+                '200': {
+                    'description': 'Changed.',
+                    'content': json_content({'$ref': '#/components/schemas/Broadcast'}),
+                },
+                **errors(400, 401, 403, 404, 409, 413, 415, 502, 503),
+            },
+        },
+    },
+    '/api/presentations/{presentation_id}/broadcast/overflow': {
+        'parameters': [PRESENTATION_ID],
+        'post': {
+            'summary': 'The room is full: broadcast, so this attendee can watch',
+            'operationId': 'broadcastOverflow',
+            'description': 'Needs the attendee\'s access token; refused (409) while '
+            'the room has space, and on the Twilio backend.',
+            'security': [{'accessToken': []}],
+            'responses': {
+                '200': {
+                    'description': 'Broadcasting.',
+                    'content': json_content({'$ref': '#/components/schemas/Broadcast'}),
+                },
+                **errors(401, 404, 409, 410, 502, 503),
+            },
+        },
+    },
     '/api/healthz': {
         'get': {
             'summary': 'Health: the service is up and reaches Redis',
@@ -255,6 +339,7 @@ PATHS = {
     },
     **audience_openapi.paths(PRESENTATION_ID),
     **report_openapi.paths(PRESENTATION_ID),
+    **recording_openapi.paths(PRESENTATION_ID),
     **health.openapi_paths('/api', 'Redis'),
     **openapi.self_description(OPENAPI_PATH),
 }

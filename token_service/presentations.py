@@ -7,18 +7,31 @@ from collections.abc import Callable
 
 import falcon
 
-from podium import room_state
+from podium import recording_state, room_state
 from podium.config import TokenServiceConfig
 from podium.ids import new_presentation_id
 from podium.store import Store
 from token_service import access
 from token_service.bodies import read_json_object, text_field
+from token_service.broadcast import broadcast_unavailable
+from token_service.recording import request_composition
 from token_service.rooms import Rooms
 
 log = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 128
 CREATE_ATTEMPTS = 3
+
+
+def _flag(body: dict, name: str, meaning: str) -> bool:
+    """An optional true/false field of the create body (absent: false)."""
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise falcon.HTTPBadRequest(
+            title=f'Invalid {name}',
+            description=f'"{name}" must be true ({meaning}) or false.',
+        )
+    return value
 
 
 class Presentations:
@@ -39,13 +52,16 @@ class Presentations:
     def on_post(self, req: falcon.Request, resp: falcon.Response):
         body = read_json_object(req)
         title = text_field(body, 'title', max_length=MAX_TITLE_LENGTH, required=True)
-        moderated = body.get('moderated', False)
-        if not isinstance(moderated, bool):
-            raise falcon.HTTPBadRequest(
-                title='Invalid moderated',
-                description='"moderated" must be true (new questions wait for your '
-                'approval) or false.',
+        moderated = _flag(body, 'moderated', 'new questions wait for your approval')
+        broadcast = _flag(
+            body, 'broadcast', 'also stream the talk as HLS, for any audience size'
+        )
+        if broadcast and self._config.video_backend == 'twilio':
+            raise broadcast_unavailable(
+                'Twilio Video has no server-side participant to encode '
+                'a stream from; create the presentation without "broadcast".'
             )
+        recording = _flag(body, 'recording', 'record the talk from its start')
         for _ in range(CREATE_ATTEMPTS):
             presentation_id = self._new_id()
             record = {
@@ -56,6 +72,10 @@ class Presentations:
             }
             if moderated:  # absent: not moderated, as before moderation existed
                 record['moderated'] = '1'
+            if broadcast:
+                record['broadcast'] = '1'
+            if recording:
+                record[recording_state.REQUESTED_FIELD] = '1'
             # 72 random bits make a clash all but impossible; never overwrite one.
             if self._store.create_presentation(record):
                 break
@@ -74,6 +94,8 @@ class Presentations:
             'id': presentation_id,
             'title': title,
             'moderated': moderated,
+            'broadcast': broadcast,
+            'recording': recording,
             'attendee_url': self._config.public_link(path),
             # The key rides in the fragment, which browsers never send to servers.
             'presenter_url': self._config.public_link(f'{path}/present#key={key}'),
@@ -110,6 +132,10 @@ class PresentationEnd:
             room = self._store.get_room(room_sid)
             if not (room and room.get('ended_at')):
                 self._rooms.complete(room_sid)
+        # The one file of the talk; a repeated end asks again if this failed.
+        records = self._store.media_records(presentation_id)
+        if recording_state.wants_composition(presentation, records):
+            request_composition(self._store, self._rooms, presentation)
         resp.cache_control = ['no-store']
         resp.media = {
             'id': presentation_id,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import falcon
 
-from podium import attendance
+from podium import attendance, recording_state
 from podium.config import TokenServiceConfig
 from podium.store import AudienceStore
 from token_service import access
@@ -64,10 +64,12 @@ def polls_summary(polls: list[dict]) -> list[dict]:
     ]
 
 
-def recording_status(presentation: dict[str, str]) -> dict | None:
-    """Return the recording's status if the presentation record carries one."""
-    status = presentation.get('recording_status')
-    return {'status': status} if status else None
+def recording_status(presentation: dict[str, str], records: list[dict]) -> dict | None:
+    """Return the recording's status, if the talk was ever to be recorded."""
+    view = recording_state.recording_view(presentation, records)
+    if view['status'] == 'off' and not (view['requested'] or view['recorded']):
+        return None
+    return {'status': view['status']}
 
 
 def attendee_rows(report: dict) -> list[dict]:
@@ -111,7 +113,9 @@ class Report:
             **report,
             'questions': questions_summary(snapshot.questions),
             'polls': polls_summary(snapshot.polls),
-            'recording': recording_status(presentation),
+            'recording': recording_status(
+                presentation, store.media_records(presentation_id)
+            ),
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):

@@ -6,14 +6,17 @@ either to Twilio or to local_video's Twilio-compatible `/v1/Rooms` server.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
 from requests import Session
+from twilio.base import values
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from podium import room_state
+from podium import recording_state, room_state, video_layout
 from podium.config import TokenServiceConfig
 from podium.store import Store
 from podium.video_api import REQUEST_TIMEOUT, VIDEO_ERRORS, video_client
@@ -23,19 +26,9 @@ log = logging.getLogger(__name__)
 ROOM_IN_PROGRESS = 'in-progress'
 # What attendees saw: the screen full size, the presenter's camera as a small
 # picture-in-picture above it (track names from presentation-session.js).
-COMPOSITION_LAYOUT = {
-    'screen': {'z_pos': 1, 'video_sources': ['screen']},
-    'camera': {
-        'z_pos': 2,
-        'x_pos': 1000,
-        'y_pos': 520,
-        'width': 240,
-        'height': 180,
-        'video_sources': ['camera'],
-    },
-}
+COMPOSITION_LAYOUT = video_layout.LAYOUT
 COMPOSITION_AUDIO = ['microphone']
-COMPOSITION_RESOLUTION = '1280x720'
+COMPOSITION_RESOLUTION = video_layout.RESOLUTION
 RECORD_ALL = [{'type': 'include', 'all': True}]
 RECORD_NONE = [{'type': 'exclude', 'all': True}]
 ROOM_EXISTS = 53113  # "Room exists": a concurrent request created it first
@@ -76,8 +69,12 @@ class Rooms:
         self._client = client
         self._config = config
 
-    def ensure(self, room_name: str) -> str:
-        """Return the SID of the in-progress room `room_name`, creating it if needed."""
+    def ensure(self, room_name: str, record: bool = False) -> str:
+        """Return the SID of the in-progress room `room_name`, creating it if needed.
+
+        `record`: a new room records every track from the start (the presenter
+        asked for recording before going live).
+        """
         sid = self._fetch_in_progress(room_name)
         if sid:
             return sid
@@ -90,6 +87,8 @@ class Rooms:
                 empty_room_timeout=self._config.empty_room_timeout,
                 unused_room_timeout=self._config.empty_room_timeout,
                 max_participants=self._config.max_participants,
+                # Sent only when on: the room as before, unless asked to record.
+                record_participants_on_connect=True if record else values.unset,
             )
         except VIDEO_ERRORS as ex:
             if ex.code != ROOM_EXISTS:
@@ -145,6 +144,55 @@ class Rooms:
         log.info('composition %s of room %s enqueued', composition.sid, room_sid)
         return composition.sid
 
+    def set_broadcast(self, room_sid: str, on: bool) -> dict:
+        """Start or stop the room's HLS broadcast (local_video's Rooms extension)."""
+        url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
+        answer = self._client.request(
+            'POST', url, data={'Status': 'started' if on else 'stopped'}
+        )
+        return _extension_answer(answer, url)
+
+    def is_full(self, room_sid: str) -> bool:
+        """Whether the room holds MaxParticipants connected participants (2 reads)."""
+        room = self._client.video.v1.rooms(room_sid).fetch()
+        limit = int(room.max_participants or 0)
+        connected = self._client.video.v1.rooms(room_sid).participants.list(
+            status='connected', limit=limit + 1
+        )
+        return limit > 0 and len(connected) >= limit
+
+    def broadcast(self, room_sid: str) -> dict:
+        url = f'{self._client.video.base_url}/v1/Rooms/{room_sid}/Broadcast'
+        return _extension_answer(self._client.request('GET', url), url)
+
+    def delete_composition(self, sid: str) -> None:
+        """Delete a composition's file; one that is gone already is fine."""
+        try:
+            self._client.video.v1.compositions(sid).delete()
+        except VIDEO_ERRORS as ex:
+            if ex.status != 404:
+                raise
+        log.info('deleted composition %s', sid)
+
+    def composition_media_url(self, sid: str) -> str:
+        """Return the short-lived URL of a composition's file (never for browsers).
+
+        Twilio answers `/Media` with a redirect (and the URL in JSON as well).
+        """
+        url = f'{self._client.video.base_url}/v1/Compositions/{sid}/Media'
+        answer = self._client.request('GET', url, allow_redirects=False)
+        if answer.status_code >= 400:
+            raise _api_error(answer, url)
+        location = (answer.headers or {}).get('Location', '')
+        if not location:
+            try:
+                location = json.loads(answer.text or '{}').get('redirect_to', '')
+            except ValueError:
+                location = ''
+        if not location:
+            raise TwilioRestException(502, url, 'No media location', method='GET')
+        return location
+
     def disconnect(self, room: str, identity: str) -> None:
         """Disconnect a participant (a speaker taken off stage); gone is fine."""
         try:
@@ -162,11 +210,35 @@ class Rooms:
         participant.subscribe_rules.update(rules=rules)
 
 
+def _api_error(answer, url: str) -> TwilioRestException:
+    """The exception twilio-python raises for an error answer, from a raw one."""
+    try:
+        body = json.loads(answer.text or '{}')
+    except ValueError:
+        body = {}
+    return TwilioRestException(
+        answer.status_code,
+        url,
+        msg=body.get('message') or 'the video API refused the request',
+        code=body.get('code'),
+        method='GET',
+    )
+
+
 UNREAD = object()  # ensure_room_for: the caller has not read the room record
 
 
-def room_name_of(presentation: dict[str, str]) -> str:
-    return presentation.get('room_name') or room_state.room_name_for(presentation['id'])
+room_name_of = room_state.room_name_of
+
+
+def _extension_answer(answer, url: str) -> dict:
+    """Parse an answer of a Rooms API extension as twilio-python parses its own."""
+    if not 200 <= answer.status_code < 300:
+        raise _api_error(answer, url)
+    try:
+        return json.loads(answer.text or '{}')
+    except ValueError:
+        return {}
 
 
 def _checked_recently(
@@ -215,6 +287,12 @@ def ensure_room_for(
             room = store.get_room(sid)
         if not (room and room.get('ended_at')):
             return sid
-    sid = rooms.ensure(room_name_of(presentation))
+    sid = rooms.ensure(
+        room_name_of(presentation),
+        record=presentation.get(recording_state.REQUESTED_FIELD) == '1',
+    )
     store.set_room(presentation['id'], sid, now_ms)
+    if presentation.get('broadcast') == '1' and sid != presentation.get('room_sid'):
+        # A new room (the first, or after the last one timed out) is broadcast too.
+        rooms.set_broadcast(sid, True)
     return sid

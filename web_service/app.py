@@ -163,7 +163,9 @@ def create_app(
     # A malformed id matches no route: the 404 below, before Redis sees it.
     ids.register_converter(app)
     app.add_route('/', Home(templates))
-    page = PresentationPage(templates, read_presentation, config.video_backend)
+    page = PresentationPage(
+        templates, read_presentation, config.video_backend, config.broadcast_base_url
+    )
     app.add_route('/presentations/{presentation_id:presentation_id}', page)
     app.add_route(
         '/presentations/{presentation_id:presentation_id}/present',
@@ -197,6 +199,10 @@ def create_app(
     app.add_route(
         '/static/vendor/twilio-video.min.js',
         vendor.VendorFile(node_modules / vendor.TWILIO_VIDEO_DIST),
+    )
+    app.add_route(
+        '/static/vendor/hls.light.min.mjs',
+        vendor.VendorFile(node_modules / vendor.HLS_DIST),
     )
 
     async def not_found(req, resp, ex, params) -> None:

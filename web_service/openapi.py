@@ -103,6 +103,28 @@ SCHEMAS = {
                 'required': ['count'],
                 'properties': {'count': {'type': 'integer', 'minimum': 0}},
             },
+            'recording': {
+                'type': 'object',
+                'required': ['requested', 'status', 'percent'],
+                'description': 'status recording: attendees are told the talk is '
+                'being recorded. After the talk: processing (percent), available, '
+                'failed or deleted.',
+                'properties': {
+                    'requested': {'type': 'boolean'},
+                    'status': {
+                        'type': 'string',
+                        'enum': [
+                            'off',
+                            'recording',
+                            'processing',
+                            'available',
+                            'failed',
+                            'deleted',
+                        ],
+                    },
+                    'percent': {'type': 'integer', 'minimum': 0, 'maximum': 100},
+                },
+            },
         },
     },
 }

@@ -75,11 +75,16 @@ class PresentationPage:
     """`GET /presentations/{id}` (attendee) and `.../present` (presenter, suffix)."""
 
     def __init__(
-        self, templates: Templates, read_presentation: ReadPresentation, backend: str
+        self,
+        templates: Templates,
+        read_presentation: ReadPresentation,
+        backend: str,
+        broadcast_base: str = '/broadcast/',
     ):
         self._templates = templates
         self._read_presentation = read_presentation
         self._backend = backend
+        self._broadcast_base = broadcast_base
 
     async def _render(self, resp, presentation_id: str, page: str) -> None:
         presentation = None
@@ -95,6 +100,7 @@ class PresentationPage:
             title=presentation.get('title') or 'Untitled presentation',
             presentation_id=presentation_id,
             backend=self._backend,
+            broadcast_base=self._broadcast_base,
             scripts=_scripts(f'/static/js/{page}.js', video_backend=self._backend),
         )
 

@@ -28,6 +28,11 @@ def _signal_source(signal_url: str) -> str:
     return f'{parts.scheme}://{parts.netloc}{parts.path}'
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f'{parts.scheme}://{parts.netloc}' if parts.netloc else ''
+
+
 def content_security_policy(config: WebConfig) -> str:
     """Return the Content-Security-Policy of every response for this backend."""
     script = ["'self'"]
@@ -37,14 +42,17 @@ def content_security_policy(config: WebConfig) -> str:
         connect += TWILIO_CONNECT_SOURCES
     elif signal := _signal_source(config.signal_url):
         connect.append(signal)
+    if cdn := _origin(config.broadcast_base_url):
+        connect.append(cdn)  # hls.js fetches playlists and segments from it
     directives = {
         'default-src': ["'self'"],
         'script-src': script,
         'style-src': ["'self'"],
         'img-src': ["'self'"],
         # Media plays from MediaStreams (srcObject); twilio-video's README also
-        # names mediastream: for browsers that still load streams by URL.
-        'media-src': ["'self'", 'mediastream:'],
+        # names mediastream: for browsers that still load streams by URL. The
+        # broadcast plays through Media Source Extensions, from a blob: URL.
+        'media-src': ["'self'", 'mediastream:', 'blob:'],
         'connect-src': connect,
         'object-src': ["'none'"],
         'base-uri': ["'none'"],

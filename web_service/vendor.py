@@ -10,6 +10,8 @@ from pathlib import Path
 import falcon
 
 TWILIO_VIDEO_DIST = Path('twilio-video') / 'dist' / 'twilio-video.min.js'
+# The "light" ES module build: HLS playback without subtitles, DRM or alternate audio.
+HLS_DIST = Path('hls.js') / 'dist' / 'hls.light.min.mjs'
 
 
 def node_modules_dir(environ: Mapping[str, str] | None = None) -> Path:

@@ -185,6 +185,8 @@ def test_view_waiting_without_presenter():
         'room': {'sid': ROOM, 'status': 'in-progress'},
         'presenter': {'connected': False, 'tracks': []},
         'attendees': {'count': 3},
+        'broadcast': {'on': False, 'playlist': 'podium-abc/index.m3u8'},
+        'recording': {'requested': False, 'status': 'off', 'percent': 0},
     }
 
 
@@ -355,3 +357,13 @@ def test_parse_event_errors(fields, message):
 def test_parse_event_rejects_repeated_fields():
     with pytest.raises(InvalidEvent, match='RoomSid must appear once'):
         parse_event({**form(), 'RoomSid': ['RM1', 'RM2']})
+
+
+def test_the_view_says_whether_the_talk_is_broadcast_and_where():
+    on = {**PRESENTATION, 'broadcast': '1'}
+    view = presentation_view(on, room(), [], 0, 1)
+    assert view['broadcast'] == {'on': True, 'playlist': 'podium-abc/index.m3u8'}
+    ended = presentation_view({**on, 'ended_at': '5'}, room(), [], 0, 1)
+    assert ended['broadcast']['on'] is False
+    off = presentation_view({**PRESENTATION, 'broadcast': '0'}, room(), [], 0, 1)
+    assert off['broadcast']['on'] is False

@@ -42,6 +42,7 @@ class FakeRooms:
     def __init__(self):
         self.calls: list[tuple] = []
         self.sid = ROOM_SID
+        self.compose_sid = 'CJ' + '1' * 32
         self.errors: dict[str, Exception] = {}
 
     def _call(self, name: str, *args):
@@ -49,9 +50,23 @@ class FakeRooms:
         if name in self.errors:
             raise self.errors.pop(name)
 
-    def ensure(self, room_name: str) -> str:
-        self._call('ensure', room_name)
+    def ensure(self, room_name: str, record: bool = False) -> str:
+        self._call('ensure', room_name, record)
         return self.sid
+
+    def set_recording(self, room_sid: str, on: bool) -> None:
+        self._call('set_recording', room_sid, on)
+
+    def compose(self, room_sid: str) -> str:
+        self._call('compose', room_sid)
+        return self.compose_sid
+
+    def delete_composition(self, sid: str) -> None:
+        self._call('delete_composition', sid)
+
+    def composition_media_url(self, sid: str) -> str:
+        self._call('composition_media_url', sid)
+        return f'https://media.test/{sid}.mp4?sig=upstream'
 
     def complete(self, room_sid: str) -> None:
         self._call('complete', room_sid)
@@ -61,6 +76,20 @@ class FakeRooms:
 
     def disconnect(self, room: str, identity: str) -> None:
         self._call('disconnect', room, identity)
+
+    def set_broadcast(self, room_sid: str, on: bool) -> dict:
+        self._call('set_broadcast', room_sid, on)
+        return {'status': 'waiting' if on else 'stopped'}
+
+    full = False
+
+    def is_full(self, room_sid: str) -> bool:
+        self._call('is_full', room_sid)
+        return self.full
+
+    def broadcast(self, room_sid: str) -> dict:
+        self._call('broadcast', room_sid)
+        return {'status': 'live', 'restarts': 0, 'last_error': None}
 
     def named(self, name: str) -> list[tuple]:
         return [c for c in self.calls if c[0] == name]
@@ -263,7 +292,7 @@ def test_attendee_token(client, config, rooms, store):
     assert decoded['sub'] == config.account_sid
     assert decoded['exp'] == int(NOW) + config.token_ttl
     assert decoded['grants'] == {'identity': body['identity'], 'video': {'room': room}}
-    assert rooms.named('ensure') == [('ensure', room)]
+    assert rooms.named('ensure') == [('ensure', room, False)]
     record = store.get_presentation(presentation['id'])
     assert record['room_sid'] == ROOM_SID
     assert record['room_checked_at'] == str(int(NOW * 1000))

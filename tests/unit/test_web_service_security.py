@@ -95,7 +95,7 @@ def test_the_local_backend_policy_is_strict_and_names_the_signalling_url(env, st
         'script-src': ["'self'"],
         'style-src': ["'self'"],
         'img-src': ["'self'"],
-        'media-src': ["'self'", 'mediastream:'],
+        'media-src': ["'self'", 'mediastream:', 'blob:'],
         'connect-src': ["'self'", 'ws://podium.test/video/signal'],
         'object-src': ["'none'"],
         'base-uri': ["'none'"],
@@ -116,6 +116,27 @@ def test_a_separate_signalling_host_is_allowed_without_its_query(env, store):
         "'self'",
         'wss://video.example.org:8443/signal',
     ]
+
+
+def test_a_cdn_for_the_broadcast_is_allowed_by_its_origin(env, store):
+    client = make_client(
+        env,
+        store,
+        PODIUM_VIDEO_BACKEND='local',
+        PODIUM_BROADCAST_BASE_URL='https://cdn.example.org/podium/broadcast',
+    )
+    directives = policy(client.simulate_get('/'))
+    assert directives['connect-src'][-1] == 'https://cdn.example.org'
+
+
+@pytest.mark.parametrize(
+    'raw', ['broadcast/', '//cdn.example.org/x/', 'ftp://cdn/x/', '/b/?x=1', 'https://']
+)
+def test_a_broadcast_base_url_must_be_a_path_or_an_http_url(env, raw):
+    with pytest.raises(ConfigError, match='PODIUM_BROADCAST_BASE_URL'):
+        WebConfig.from_env({**env, 'PODIUM_BROADCAST_BASE_URL': raw})
+    ok = WebConfig.from_env({**env, 'PODIUM_BROADCAST_BASE_URL': '/hls'})
+    assert ok.broadcast_base_url == '/hls/'
 
 
 def test_the_twilio_backend_may_reach_twilio_and_nothing_else(env, store):

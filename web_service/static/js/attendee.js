@@ -3,17 +3,21 @@
 
 import { createPlayer } from './attendee-player.js';
 import { attendeeApi } from './audience-api.js';
+import { createBroadcastView } from './broadcast-view.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
-import { watchState } from './podium-api.js';
+import { requestBroadcastOverflow, requestToken, watchState } from './podium-api.js';
+import { createQualityMenu } from './quality-menu.js';
 import { createAttendeePolls } from './polls-panel.js';
 import { watchPresentation } from './presentation-session.js';
 import { createAttendeeQa } from './qa-panel.js';
 import { createReactions } from './reactions.js';
+import { isBeingRecorded } from './recording-api.js';
 import { watchSpeakers } from './stage-client.js';
 import { createStagePrompt } from './stage-prompt.js';
 import { createStageTiles } from './stage-tiles.js';
 import { messageLine, setupTabs } from './ui-kit.js';
 import { userMessage } from './messages.js';
+import { ROOM_FULL } from './video-client.js';
 
 const presentationId = byId('presentation').dataset.presentationId || '';
 const joinForm = /** @type {HTMLFormElement} */ (byId('join-form'));
@@ -61,6 +65,21 @@ let over = false;
 /** @type {string} the presentation's status from the state stream */
 let stateStatus = '';
 const player = createPlayer({ onChange: () => updateStatus() });
+const quality = createQualityMenu({
+  indicator: byId('link-quality'),
+  select: /** @type {HTMLSelectElement} */ (byId('quality-select')),
+  box: byId('quality-box'),
+});
+/** @type {{on: boolean, playlist: string}} from the state stream */
+let broadcast = { on: false, playlist: '' };
+let broadcastText = '';
+const broadcastView = createBroadcastView({
+  base: byId('presentation').dataset.broadcastBase || '/broadcast/',
+  onText: (text) => {
+    broadcastText = text;
+    updateStatus();
+  },
+});
 const reconnecting = { video: false, state: false };
 
 /**
@@ -78,6 +97,7 @@ function updateStatus() {
   const hasScreen = player.showing();
   if (over) setStatus('The presentation is over.');
   else if (joining) setStatus('Joining…');
+  else if (broadcastView.active()) setStatus('Watching the broadcast, a few seconds behind live.');
   else if (!session && stateStatus === 'live') setStatus('The presentation is live. Join to watch.');
   else if (!session) {
     setStatus('The presenter has not started yet. Join now and the talk plays as soon as they do.');
@@ -87,8 +107,9 @@ function updateStatus() {
   stageMessage.textContent = stateStatus === 'live'
     ? 'Connecting to the presenter…'
     : 'Waiting for the presenter…';
-  show(stageMessage, !player.showing());
-  show(joinForm, !session && !over);
+  if (broadcastView.active()) stageMessage.textContent = broadcastText;
+  show(stageMessage, broadcastView.active() ? Boolean(broadcastText) : !player.showing());
+  show(joinForm, !session && !broadcastView.active() && !over);
   joinButton.disabled = joining || over;
 }
 
@@ -99,6 +120,7 @@ function showOver() {
   over = true;
   show(byId('over'), true);
   player.setVisible(false);
+  broadcastView.stop();
   if (session) session.leave();
   connectAudience(null);
   updateBanner();
@@ -131,11 +153,15 @@ function onDisconnected(end) {
  */
 async function onJoin(event) {
   event.preventDefault();
-  if (joining || session || over) return;
+  if (joining || session || broadcastView.active() || over) return;
   joining = true;
   showError('');
   updateStatus();
   try {
+    if (broadcast.on) {
+      await joinBroadcast();
+      return;
+    }
     session = await watchPresentation({
       presentationId,
       name: nameInput.value.trim() || undefined,
@@ -157,11 +183,37 @@ async function onJoin(event) {
     connectAudience(session);
   } catch (ex) {
     if (ex && /** @type {any} */ (ex).status === 410) showOver();
-    else reportError('could not join', ex, userMessage(ex));
+    else if (ex && /** @type {any} */ (ex).code === ROOM_FULL) {
+      // The room is full: the broadcast has room for everyone.
+      await joinBroadcast({ overflow: true }).catch(
+        (why) => reportError('could not join', why, userMessage(ex)));
+    } else reportError('could not join', ex, userMessage(ex));
   } finally {
     joining = false;
     updateStatus();
   }
+}
+
+/**
+ * joinBroadcast watches the HLS broadcast instead of the interactive room; the
+ * token still identifies this attendee for questions, votes, reactions and hands.
+ * @param {{overflow?: boolean}} [why] - overflow: the room was full
+ */
+async function joinBroadcast({ overflow = false } = {}) {
+  const answer = await requestToken(presentationId, {
+    role: 'attendee', name: nameInput.value.trim() || undefined,
+  });
+  if (overflow && !broadcast.on) {
+    await requestBroadcastOverflow(presentationId, answer.token);
+    broadcast = { on: true, playlist: broadcast.playlist };
+  }
+  audience = attendeeApi(presentationId, answer.token);
+  identity = answer.identity;
+  qa.connect(audience);
+  polls.connect(audience);
+  show(actions, true);
+  player.setVisible(true);
+  broadcastView.start(broadcast.playlist);
 }
 
 /**
@@ -173,6 +225,7 @@ function connectAudience(joined) {
   identity = audience && joined ? joined.identity : '';
   qa.connect(audience);
   polls.connect(audience);
+  quality.connect(joined && !over ? joined.room : null);
   stagePrompt.connect(audience && joined ? joined : null);
   if (speakersWatch) speakersWatch.stop();
   speakersWatch = audience && joined ? watchSpeakers(joined.room, speakerTiles.onSpeakers) : null;
@@ -218,8 +271,17 @@ reactions.connectBar(byId('audience-actions'), (emoji) =>
 watchState(presentationId, {
   onState: (view) => {
     stateStatus = view.status;
+    if (view.broadcast) broadcast = view.broadcast;
+    if (broadcastView.active() && !broadcast.on && view.status !== 'ended') {
+      // The presenter stopped broadcasting: joining again takes the room.
+      broadcastView.stop();
+      connectAudience(null);
+      player.setVisible(false);
+      showError('The presenter stopped the broadcast. Join again to watch in real time.');
+    }
     setAttendeeCount(view.attendees.count);
     player.onPresenter(view.presenter);
+    show(byId('recording-banner'), isBeingRecorded(view.recording) && view.status !== 'ended');
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },

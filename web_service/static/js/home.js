@@ -8,6 +8,7 @@ const form = /** @type {HTMLFormElement} */ (byId('create-form'));
 const titleInput = /** @type {HTMLInputElement} */ (byId('title-input'));
 const createButton = /** @type {HTMLButtonElement} */ (byId('create'));
 const moderatedInput = /** @type {HTMLInputElement} */ (byId('moderated-input'));
+const recordingInput = /** @type {HTMLInputElement} */ (byId('recording-input'));
 const attendeeLink = /** @type {HTMLAnchorElement} */ (byId('attendee-link'));
 const presenterLink = /** @type {HTMLAnchorElement} */ (byId('presenter-link'));
 const copyStatus = byId('copy-status');
@@ -38,7 +39,10 @@ async function onCreate(event) {
   createButton.disabled = true;
   setStatus('Creating your presentation…');
   try {
-    const created = await createPresentation(title, { moderated: moderatedInput.checked });
+    const created = await createPresentation(title, {
+      moderated: moderatedInput.checked,
+      recording: recordingInput.checked,
+    });
     setLink(attendeeLink, created.attendee_url);
     setLink(presenterLink, created.presenter_url);
     show(byId('links'), true);

@@ -6,6 +6,9 @@
 // a second one receives exactly the tracks the server's subscribe rules select.
 // The server (Janus) offers for the receiving connection; the browser answers.
 
+import { keepResolution, sendEncodings, tuneForContent } from './send-layers.js';
+import { QUALITY_MODES, REPORT_INTERVAL, connectionQuality, linkStats } from './link-report.js';
+
 const PING_INTERVAL = 5000;
 // The server answers every ping. A socket silent this long is dead even if the
 // browser still calls it open (a network that vanished closes nothing): drop it
@@ -540,10 +543,14 @@ class LocalParticipant extends Emitter {
     const publications = [...this._publications];
     for (const publication of publications) {
       if (!publication._transceiver) {
-        publication._transceiver = pc.addTransceiver(publication.track.mediaStreamTrack, {
+        const media = publication.track.mediaStreamTrack;
+        tuneForContent(publication.trackName, media);
+        publication._transceiver = pc.addTransceiver(media, {
           direction: 'sendonly',
           streams: [this._room._localStream],
+          sendEncodings: sendEncodings(publication.trackName, publication.kind),
         });
+        await keepResolution(publication.trackName, publication._transceiver.sender);
         if (!publication.track.isEnabled) await this._sendCurrent(publication);
       }
     }
@@ -655,6 +662,13 @@ class Room extends Emitter {
     this._reconnectStarted = 0;
     /** @type {ReturnType<typeof setTimeout>|undefined} */
     this._mediaTimer = undefined;
+    /** @type {ReturnType<typeof setInterval>|undefined} */
+    this._reporter = undefined; // sends linkStats while media flows
+    /** @type {import('./link-report.js').LinkStats|null} */
+    this._lastLink = null;
+    this._quality = 'auto';
+    /** @type {Map<string, {substream?: number, temporal?: number}>} */
+    this.receivedLayers = new Map(); // mid -> the layer the server last reported
   }
 
   /**
@@ -767,6 +781,29 @@ class Room extends Emitter {
     this._lastHeard = Date.now();
     this._pinger = setInterval(() => this._send({ type: 'ping' }), PING_INTERVAL);
     this._watchdog = setInterval(() => this._checkSilence(), SILENCE_CHECK_INTERVAL);
+    clearInterval(this._reporter);
+    this._reporter = setInterval(() => this._reportLink(), REPORT_INTERVAL);
+  }
+
+  /** _reportLink tells the server what the receiving connection gets (layer choice). */
+  async _reportLink() {
+    const pc = this._subPc;
+    if (this.state !== 'connected' || !pc || pc.connectionState !== 'connected') return;
+    const report = await linkStats(pc);
+    this._send(report);
+    const quality = connectionQuality(this._lastLink || null, report);
+    this._lastLink = report;
+    if (quality !== 'unknown') this.emit('linkQuality', quality, report);
+  }
+
+  /**
+   * setQuality asks for Auto (the server adapts), High (top layers) or Data saver.
+   * @param {string} mode - one of QUALITY_MODES
+   */
+  setQuality(mode) {
+    if (!QUALITY_MODES.includes(mode)) throw new Error(`unknown quality mode ${mode}`);
+    this._quality = mode;
+    this._send({ type: 'setQuality', mode });
   }
 
   /** _checkSilence drops a socket the server has been silent on for too long. */
@@ -827,6 +864,8 @@ class Room extends Emitter {
       // Mutes sent while the socket was down were lost.
       this.localParticipant._announceAll();
     }
+    // The server's layer choice lives with the connection: repeat the attendee's.
+    if (this._quality !== 'auto') this._send({ type: 'setQuality', mode: this._quality });
     this.state = 'connected';
     this.emit('reconnected');
   }
@@ -906,6 +945,14 @@ class Room extends Emitter {
         break;
       case 'subscriberReset':
         this._closeSubscriber();
+        break;
+      case 'layerSwitched':
+        // Which simulcast layer the server now relays to us on this mid.
+        this.receivedLayers.set(message.mid, {
+          substream: message.substream,
+          temporal: message.temporal,
+        });
+        this.emit('layerSwitched', message.mid, this.receivedLayers.get(message.mid));
         break;
       case 'mediaReconnecting':
         if (this.state === 'connected') {
@@ -1136,6 +1183,7 @@ class Room extends Emitter {
     this.state = 'disconnected';
     clearInterval(this._pinger);
     clearInterval(this._watchdog);
+    clearInterval(this._reporter);
     clearTimeout(this._mediaTimer);
     for (const seq of [...this._pending.keys()]) {
       this._settle(seq, twilioError(53000, 'disconnected'));

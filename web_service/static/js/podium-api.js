@@ -38,6 +38,8 @@ const MAX_RETRY_DELAY_MS = 30000;
  * @property {{sid: string|null, status: string}} room
  * @property {{connected: boolean, tracks: Array<{sid: string, kind: string, name: string, enabled: boolean}>}} presenter
  * @property {{count: number}} attendees
+ * @property {{on: boolean, playlist: string}} [broadcast] - HLS, under the broadcast base URL
+ * @property {import('./recording-api.js').RecordingView} [recording]
  */
 
 /**
@@ -177,11 +179,12 @@ function messageForStatus(status) {
 /**
  * createPresentation creates a presentation and returns its links.
  * @param {string} title
- * @param {{moderated?: boolean}} [options] - moderated: questions wait for approval
+ * @param {{moderated?: boolean, recording?: boolean}} [options] - moderated: questions
+ *   wait for approval; recording: record the talk from its start
  * @returns {Promise<CreatedPresentation>}
  */
-export function createPresentation(title, { moderated = false } = {}) {
-  return request('POST', '/api/presentations', { body: { title, moderated } });
+export function createPresentation(title, { moderated = false, recording = false } = {}) {
+  return request('POST', '/api/presentations', { body: { title, moderated, recording } });
 }
 
 /**
@@ -196,6 +199,16 @@ export function requestToken(id, { role, key, name }) {
   if (role === 'presenter') body.key = key || '';
   if (role === 'attendee' && name) body.name = name;
   return request('POST', `${presentationPath(id)}/tokens`, { body });
+}
+
+/**
+ * requestBroadcastOverflow asks for the broadcast when the room is full.
+ * @param {string} id - presentation id
+ * @param {string} token - the attendee's access token
+ * @returns {Promise<{broadcast: boolean}>}
+ */
+export function requestBroadcastOverflow(id, token) {
+  return request('POST', `${presentationPath(id)}/broadcast/overflow`, { bearer: token });
 }
 
 /**

@@ -6,11 +6,14 @@ import { presenterApi } from './audience-api.js';
 import { byId, reportError, setAttendeeCount, setStatus, show, showError } from './dom.js';
 import { createHands } from './hands-panel.js';
 import { watchState } from './podium-api.js';
+import { broadcastApi, createBroadcastControl } from './broadcast-control.js';
 import { createPollsAdmin } from './polls-admin.js';
 import { startPresenting } from './presentation-session.js';
 import { createPresenterMedia } from './presenter-media.js';
 import { createModeration } from './qa-moderation.js';
 import { createReactions } from './reactions.js';
+import { recordingApi } from './recording-api.js';
+import { createRecordingPanel } from './recording-panel.js';
 import { showReport } from './report-panel.js';
 import { presenterStageApi, watchSpeakers } from './stage-client.js';
 import { createStagePanel } from './stage-panel.js';
@@ -83,6 +86,11 @@ const speakerTiles = createStageTiles(byId('audience-view'));
 const pollsAdmin = createPollsAdmin({ api: audience, messages });
 const reactions = createReactions(byId('reaction-layer'), messages);
 const media = createPresenterMedia({ onChange: () => updateStatus() });
+const recording = createRecordingPanel({
+  card: byId('recording'),
+  api: presenterKey ? recordingApi(presentationId, presenterKey) : null,
+  messages: messageLine(byId('recording-message')),
+});
 
 /**
  * updateBanner shows "Reconnecting…" while the video or the state stream is down.
@@ -116,6 +124,7 @@ function updateStatus() {
   } else {
     setStatus('Getting your camera and microphone ready…');
   }
+  recording.setLive(Boolean(session) && !over);
   startButton.disabled = over || starting || !presenterKey || !media.ready();
   show(startButton, !session && !over);
   show(stopButton, Boolean(session) && !over);
@@ -242,10 +251,18 @@ document.addEventListener('visibilitychange', () => moderation.markSeen());
 shareLink.href = new URL(`/presentations/${encodeURIComponent(presentationId)}`, location.href).href;
 shareLink.textContent = shareLink.href;
 
+const broadcast = createBroadcastControl({
+  api: broadcastApi(presentationId, presenterKey),
+  messages,
+  available: Boolean(presenterKey) && byId('presentation').dataset.backend === 'local',
+});
+
 watchState(presentationId, {
   onState: (view) => {
     stateStatus = view.status;
+    broadcast.onState(view.broadcast);
     setAttendeeCount(view.attendees.count);
+    recording.onState(view);
     if (view.status === 'ended' && !over) showOver();
     else updateStatus();
   },

@@ -2,6 +2,8 @@
 // twilio-video (global Twilio.Video) or Podium's local client
 // (window.PodiumLocalVideo). Both give a twilio-video style Room. No DOM here.
 
+import { twilioConnectOptions } from './twilio-options.js';
+
 /**
  * @typedef {import('./podium-api.js').TokenResponse} TokenResponse
  */
@@ -49,6 +51,7 @@
 
 /** Twilio Video error codes with a meaning users can act on. */
 export const ROOM_COMPLETED = 53118;
+export const ROOM_FULL = 53105;
 const MESSAGES = /** @type {Record<number, string>} */ ({
   20101: 'Your access to the presentation is not valid any more. Reload the page.',
   20104: 'Your access to the presentation expired. Reload the page to rejoin.',
@@ -89,6 +92,10 @@ export async function connectVideo(tokenResponse, options = {}) {
   const library = videoLibrary(tokenResponse.backend);
   /** @type {Record<string, any>} */
   const connectOptions = { name: tokenResponse.room, ...options };
+  if (tokenResponse.backend === 'twilio') {
+    // Simulcast and the bandwidth profile: Twilio adapts each viewer (twilio-options.js).
+    Object.assign(connectOptions, twilioConnectOptions(), options);
+  }
   if (tokenResponse.backend === 'local') {
     connectOptions.signalUrl = tokenResponse.signal_url;
     // STUN/TURN (short-lived TURN credentials) for browsers behind NAT or firewalls.
