@@ -1195,6 +1195,84 @@ class StageOutcome:
     result: object = None
 
 
+@dataclass(frozen=True)
+class _AudienceCall:
+    """One audience write script's keys and args, and how to read its answer."""
+
+    keys: list[str]
+    args: list
+    retry_after: int
+
+    def outcome(self, raw: list) -> AudienceOutcome:
+        status, *result = raw
+        return AudienceOutcome(
+            status, tuple(result), self.retry_after if status == 'rate' else 0
+        )
+
+
+def _audience_call(
+    presentation_id: str,
+    kind: str,
+    now: float,
+    counted: tuple[str, str, int, int] | None,
+    keys: list[str],
+    args: list,
+    message: str | None,
+) -> _AudienceCall:
+    """Keys and args of an audience write (the sync and the async stores share it)."""
+    if counted:
+        scope, identity, window, limit = counted
+        index, retry_after = _window(window, now)
+        counter = rate_limit_key(scope, identity, index)
+        counter_ttl = window + 1  # never expires before its window ends
+    else:
+        counter, counter_ttl, limit, retry_after = rate_limit_key('-', '-', 0), 0, 0, 0
+    return _AudienceCall(
+        keys=[
+            presentation_key(presentation_id),
+            counter,
+            audience_versions_key(presentation_id),
+            *keys,
+        ],
+        args=[
+            counter_ttl,
+            limit,
+            int(now * 1000),
+            AUDIENCE_TTL,
+            CHANGES_CHANNEL,
+            message or change_message(presentation_id, kind),
+            kind,
+            *args,
+        ],
+        retry_after=retry_after,
+    )
+
+
+def _ask_call(presentation_id, question_id, text, identity, anonymous, max_questions):
+    keys = [
+        questions_key(presentation_id),
+        question_key(presentation_id, question_id),
+        names_key(presentation_id),
+    ]
+    return keys, [question_id, text, identity, '1' if anonymous else '0', max_questions]
+
+
+def _vote_call(presentation_id, question_id, identity, voted):
+    keys = [
+        question_key(presentation_id, question_id),
+        voters_key(presentation_id, question_id),
+    ]
+    return keys, [identity, '1' if voted else '0']
+
+
+def _react_call(presentation_id, emoji, bucket):
+    return (
+        [reactions_key(presentation_id, bucket)],
+        [emoji, REACTION_BUCKET_TTL],
+        (change_message(presentation_id, 'reactions', str(bucket))),
+    )
+
+
 class AudienceStore:
     """The audience data of presentations, beside (and sharing) a `Store`."""
 
@@ -1238,40 +1316,13 @@ class AudienceStore:
 
         `retry_safe` False: the write must not run twice (see `HOT_RETRY`).
         """
-        if counted:
-            scope, identity, window, limit = counted
-            index, retry_after = _window(window, now)
-            counter = rate_limit_key(scope, identity, index)
-            counter_ttl = window + 1  # never expires before its window ends
-        else:
-            counter, counter_ttl, limit, retry_after = (
-                rate_limit_key('-', '-', 0),
-                0,
-                0,
-                0,
-            )
-        status, *result = script(
-            keys=[
-                presentation_key(presentation_id),
-                counter,
-                audience_versions_key(presentation_id),
-                *keys,
-            ],
-            args=[
-                counter_ttl,
-                limit,
-                int(now * 1000),
-                AUDIENCE_TTL,
-                CHANGES_CHANNEL,
-                message or change_message(presentation_id, kind),
-                kind,
-                *args,
-            ],
+        call = _audience_call(presentation_id, kind, now, counted, keys, args, message)
+        raw = script(
+            keys=call.keys,
+            args=call.args,
             client=self._hot() if retry_safe else self._redis,
         )
-        return AudienceOutcome(
-            status, tuple(result), retry_after if status == 'rate' else 0
-        )
+        return call.outcome(raw)
 
     def _hot(self) -> redis.Redis:
         return self._store._hot()
@@ -1301,18 +1352,11 @@ class AudienceStore:
         max_questions: int,
     ) -> AudienceOutcome:
         """Store a question; result (state, name as stored)."""
+        keys, args = _ask_call(
+            presentation_id, question_id, text, identity, anonymous, max_questions
+        )
         return self._audience_write(
-            self._ask,
-            presentation_id,
-            'questions',
-            now,
-            counted,
-            [
-                questions_key(presentation_id),
-                question_key(presentation_id, question_id),
-                names_key(presentation_id),
-            ],
-            [question_id, text, identity, '1' if anonymous else '0', max_questions],
+            self._ask, presentation_id, 'questions', now, counted, keys, args
         )
 
     def vote_question(
@@ -1326,17 +1370,9 @@ class AudienceStore:
         counted: tuple[str, str, int, int] | None,
     ) -> AudienceOutcome:
         """Add or remove one upvote (idempotent); result (votes,)."""
+        keys, args = _vote_call(presentation_id, question_id, identity, voted)
         return self._audience_write(
-            self._vote,
-            presentation_id,
-            'questions',
-            now,
-            counted,
-            [
-                question_key(presentation_id, question_id),
-                voters_key(presentation_id, question_id),
-            ],
-            [identity, '1' if voted else '0'],
+            self._vote, presentation_id, 'questions', now, counted, keys, args
         )
 
     def change_hand(
@@ -1369,15 +1405,16 @@ class AudienceStore:
         counted: tuple[str, str, int, int] | None,
     ) -> AudienceOutcome:
         """Count one reaction in the window `bucket`."""
+        keys, args, message = _react_call(presentation_id, emoji, bucket)
         return self._audience_write(
             self._react,
             presentation_id,
             'reactions',
             now,
             counted,
-            [reactions_key(presentation_id, bucket)],
-            [emoji, REACTION_BUCKET_TTL],
-            message=change_message(presentation_id, 'reactions', str(bucket)),
+            keys,
+            args,
+            message=message,
             retry_safe=False,  # HINCRBY: a second run would count it twice
         )
 
@@ -1652,6 +1689,10 @@ class AsyncTokenStore:
     def from_url(cls, url: str) -> AsyncTokenStore:
         return cls(async_client(url))
 
+    @property
+    def client(self):
+        return self._redis
+
     async def close(self) -> None:
         await self._redis.aclose()
 
@@ -1787,6 +1828,84 @@ class InlineRoomState:
 
     async def close(self) -> None:
         """Nothing to close: the Store belongs to whoever made it."""
+
+
+class AsyncAudienceWrites:
+    """The audience's hot writes (ask, upvote, react) on redis.asyncio.
+
+    The same scripts, keys and values as `AudienceStore`'s (both build their
+    calls with `_audience_call`), on the token worker's event-loop pool: a vote
+    is one EVALSHA awaited on the loop, no thread.
+    """
+
+    def __init__(self, client):
+        self._ask = client.register_script(_ASK)
+        self._vote = client.register_script(_VOTE)
+        self._react = client.register_script(_REACT)
+
+    async def _write(self, script, call: _AudienceCall) -> AudienceOutcome:
+        return call.outcome(await script(keys=call.keys, args=call.args))
+
+    async def ask_question(
+        self,
+        presentation_id,
+        question_id,
+        *,
+        text,
+        identity,
+        anonymous,
+        now,
+        counted,
+        max_questions,
+    ) -> AudienceOutcome:
+        """As `AudienceStore.ask_question`."""
+        keys, args = _ask_call(
+            presentation_id, question_id, text, identity, anonymous, max_questions
+        )
+        call = _audience_call(
+            presentation_id, 'questions', now, counted, keys, args, None
+        )
+        return await self._write(self._ask, call)
+
+    async def vote_question(
+        self, presentation_id, question_id, identity, voted, *, now, counted
+    ) -> AudienceOutcome:
+        """As `AudienceStore.vote_question`."""
+        keys, args = _vote_call(presentation_id, question_id, identity, voted)
+        call = _audience_call(
+            presentation_id, 'questions', now, counted, keys, args, None
+        )
+        return await self._write(self._vote, call)
+
+    async def react(
+        self, presentation_id, emoji, bucket, *, now, counted
+    ) -> AudienceOutcome:
+        """As `AudienceStore.react`."""
+        keys, args, message = _react_call(presentation_id, emoji, bucket)
+        call = _audience_call(
+            presentation_id, 'reactions', now, counted, keys, args, message
+        )
+        return await self._write(self._react, call)
+
+
+class InlineAudienceWrites:
+    """`AsyncAudienceWrites`'s interface over a sync `AudienceStore`, inline.
+
+    For an app given only a sync Store (tests on fakeredis); deployed workers
+    get an `AsyncAudienceWrites`.
+    """
+
+    def __init__(self, audience: AudienceStore):
+        self._audience = audience
+
+    async def ask_question(self, *args, **kwargs) -> AudienceOutcome:
+        return self._audience.ask_question(*args, **kwargs)
+
+    async def vote_question(self, *args, **kwargs) -> AudienceOutcome:
+        return self._audience.vote_question(*args, **kwargs)
+
+    async def react(self, *args, **kwargs) -> AudienceOutcome:
+        return self._audience.react(*args, **kwargs)
 
 
 class SyncTokenStore:

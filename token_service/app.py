@@ -20,7 +20,14 @@ from podium import health, ids
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.metrics import RequestMetrics
-from podium.store import AsyncTokenStore, AudienceStore, Store, SyncTokenStore
+from podium.store import (
+    AsyncAudienceWrites,
+    AsyncTokenStore,
+    AudienceStore,
+    InlineAudienceWrites,
+    Store,
+    SyncTokenStore,
+)
 from token_service.broadcast import Broadcast, BroadcastOverflow
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.exports import Export
@@ -127,6 +134,12 @@ def create_app(
     ids.register_converter(app)
     add_sync_route(app, '/api/presentations', Presentations(config, store, clock))
     audience = AudienceStore(store)
+    # The audience's hot writes share the tokens' event-loop pool.
+    writes = (
+        AsyncAudienceWrites(token_store.client)
+        if isinstance(token_store, AsyncTokenStore)
+        else InlineAudienceWrites(audience)
+    )
     app.add_route(
         TOKENS_PATH,
         Tokens(config, store, rooms, clock, limiter, fast=token_store),
@@ -149,7 +162,7 @@ def create_app(
         f'{PRESENTATION_PATH}/broadcast/overflow',
         BroadcastOverflow(config, store, rooms, clock),
     )
-    add_audience_routes(app, config, audience, clock, rate_limits)
+    add_audience_routes(app, config, audience, clock, rate_limits, writes)
     add_stage_routes(app, (config, audience, clock, rate_limits, rooms))
     add_recording_routes(app, (config, store, rooms, clock), media_session)
     add_sync_route(app, '/api/healthz', Health(store))
@@ -180,18 +193,24 @@ def add_audience_routes(
     audience: AudienceStore,
     clock: Callable[[], float],
     limits: RateLimitSettings,
+    writes: AsyncAudienceWrites | InlineAudienceWrites,
 ) -> None:
     """Route Q&A, hands, reactions, polls, settings and exports (docs/audience-api.md).
 
     Rate limited per identity inside each write's one Redis round trip, not by
-    the per-address middleware.
+    the per-address middleware. Asking, upvoting and reacting (the writes a
+    whole audience makes at once) are coroutines on `writes`; the rest runs in
+    a thread (`add_sync_route`).
     """
     base = PRESENTATION_PATH
     deps = (config, audience, clock, limits)
-    add_sync_route(app, f'{base}/questions', Questions(*deps))
+    hot = {'writes': writes}
+    add_sync_route(app, f'{base}/questions', Questions(*deps, **hot))
     add_sync_route(app, f'{base}/questions/{{question_id}}', Question(*deps))
-    add_sync_route(app, f'{base}/questions/{{question_id}}/vote', QuestionVote(*deps))
-    add_sync_route(app, f'{base}/reactions', Reactions(*deps))
+    add_sync_route(
+        app, f'{base}/questions/{{question_id}}/vote', QuestionVote(*deps, **hot)
+    )
+    add_sync_route(app, f'{base}/reactions', Reactions(*deps, **hot))
     add_sync_route(app, f'{base}/hand', Hand(*deps))
     add_sync_route(app, f'{base}/hands', Hands(*deps))
     add_sync_route(app, f'{base}/hands/{{identity}}', HandOf(*deps))
@@ -220,9 +239,7 @@ def add_recording_routes(
     base = f'{PRESENTATION_PATH}/recording'
     add_sync_route(app, base, Recording(*deps, links))
     add_sync_route(app, f'{base}/composition', RecordingComposition(*deps, links))
-    add_sync_route(
-        app, f'{base}/media', RecordingMedia(*deps, links, session=session)
-    )
+    add_sync_route(app, f'{base}/media', RecordingMedia(*deps, links, session=session))
 
 
 def add_stage_routes(app: falcon.asgi.App, deps: tuple) -> None:

@@ -103,14 +103,20 @@ async def pulled_in_a_thread(chunks):
 
 
 class SyncResource:
-    """A sync resource's responders as coroutines (`in_a_thread`), for ASGI."""
+    """A sync resource's responders as coroutines (`in_a_thread`), for ASGI.
+
+    A resource may mix both: its coroutine responders (the hot writes) are
+    served as they are, on the loop.
+    """
 
     def __init__(self, resource):
         self.resource = resource
         for name in dir(resource):
             if name.startswith('on_'):
                 responder = getattr(resource, name)
-                if callable(responder) and not asyncio.iscoroutinefunction(responder):
+                if asyncio.iscoroutinefunction(responder):
+                    setattr(self, name, responder)  # already on the loop
+                elif callable(responder):
                     setattr(self, name, in_a_thread(responder))
 
 
