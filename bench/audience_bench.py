@@ -1,9 +1,9 @@
 """Audience interaction: votes, reactions and questions per token-service worker,
 and how fast and how small their push to pages is.
 
-The token service as deployed (`token_service.wsgi:app` under
-`deploy/gunicorn/token_service.conf.py`, sync, PODIUM_TOKEN_WORKERS=1) with the
-web service (uvicorn worker, PODIUM_WEB_WORKERS=1) beside it, on the run's
+The token service as deployed (`token_service.asgi:app` under
+`deploy/gunicorn/token_service.conf.py`, uvicorn worker, PODIUM_TOKEN_WORKERS=1)
+with the web service (uvicorn worker, PODIUM_WEB_WORKERS=1) beside it, on the run's
 redis-server, rooms against tests/fake_twilio.py. Every write is authenticated
 with an attendee's own access token and counted against that attendee's rate
 limit (the limits stay as `.env.example` sets them; the bench spreads the load
@@ -524,7 +524,7 @@ def _run(ctx, mode, port, server_pid, web_port, on_step) -> dict:
     low, high = (storms[s]['bytes_per_s'] for s in STORM_STREAMS)
     return {
         'conditions': {
-            'server': 'gunicorn -c deploy/gunicorn/token_service.conf.py (sync, '
+            'server': 'gunicorn -c deploy/gunicorn/token_service.conf.py (uvicorn, '
             'PODIUM_TOKEN_WORKERS=1, deploy config) + web_service (uvicorn, 1 worker)',
             'writers': f'{ATTENDEES} attendees with their own access tokens; rate '
             'limits per identity as in .env.example (votes 300/min, reactions '

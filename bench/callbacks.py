@@ -64,20 +64,19 @@ class Room:
         }
 
     def join_callbacks(self, attendees: int, start_ms: int) -> list[dict[str, str]]:
-        """Return, per attendee, a participant-connected and a track-added callback.
+        """Return one participant-connected callback per attendee, in join order.
 
-        (Attendees publish nothing in Podium, but a data track is what twilio-video
-        adds for them when one is enabled; it is the cheapest way to double the
-        writes per participant that a storm puts on one presentation.)
+        Podium's attendees publish nothing, so joining is one callback each. (An
+        attendee's track-added is a forbidden publish: the webhooks service's
+        publish guard answers it with a Rooms API removal, which these benches
+        would then measure instead of the merge.)
         """
-        forms = []
-        for i in range(attendees):
-            participant = sid('PA')
-            identity = f'{room_state.ATTENDEE_PREFIX}{i:016x}'
-            ms = start_ms + i
-            forms.append(self.participant_connected(participant, identity, ms))
-            forms.append(self.track_added(participant, identity, 'data', ms))
-        return forms
+        return [
+            self.participant_connected(
+                sid('PA'), f'{room_state.ATTENDEE_PREFIX}{i:016x}', start_ms + i
+            )
+            for i in range(attendees)
+        ]
 
 
 class Signer:

@@ -395,7 +395,7 @@ def audience_section(r: dict) -> list[str]:
         'Targets: issue 14 asks **>= 5,000 votes/s per worker**: '
         f'{"met" if votes >= 5000 else "not met"} ({fmt(votes)}/s, '
         f'{fmt(r["cpu_ms_per_request"]["votes"])} ms of server CPU per vote; '
-        "the sync worker's own HTTP handling is most of it, see the token "
+        'votes are still sync resources served in a thread, see bench/README; token '
         'figures). Issue 10: upvotes re-order every page within 2 s (p99 of '
         'vote -> all streams < 2,000 ms), and reactions are aggregated: bytes '
         'per page flat as the audience grows (ratio <= 1.25), at most 4 '

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podium.config import METRICS_PORTS
+
 PUBLIC_URL = 'http://podium.bench'  # only signed into webhooks; never contacted
 
 
@@ -96,6 +98,9 @@ class Context:
             'PODIUM_PUBLIC_URL': PUBLIC_URL,
             'PODIUM_REDIS_URL': self.redis_url,
             'PODIUM_VIDEO_BACKEND': 'twilio',
+            # Several servers of one service run side by side: no metrics
+            # listener (port 0), or the second would find the first's port taken.
+            **{variable: '0' for variable, _ in METRICS_PORTS.values()},
             **self.credentials.env(),
             **extra,
         }

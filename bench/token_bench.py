@@ -1,6 +1,6 @@
 """Token service vs. a minimal Flask baseline, one gunicorn worker each, side by side.
 
-Ours: `token_service.wsgi:app` with `deploy/gunicorn/token_service.conf.py`
+Ours: `token_service.asgi:app` with `deploy/gunicorn/token_service.conf.py`
 (its worker class, threads, logging and max_requests) and PODIUM_TOKEN_WORKERS=1,
 on a real redis-server, the room already ensured against tests/fake_twilio.py, so
 each request is: read the presentation, check the cached room, sign a token.
@@ -36,7 +36,7 @@ def start_ours(ctx: Context, fake_url: str, name: str, args=()) -> tuple:
     port = procs.free_port()
     proc = procs.gunicorn(
         name,
-        'token_service.wsgi:app',
+        'token_service.asgi:app',
         ctx.work_dir,
         procs.base_env(
             ctx.podium_env(
@@ -173,7 +173,7 @@ def run(ctx: Context, on_step=print) -> dict:
     return {
         'conditions': {
             'ours': 'gunicorn -c deploy/gunicorn/token_service.conf.py '
-            '(sync worker, PODIUM_TOKEN_WORKERS=1, access log on, '
+            '(uvicorn worker, PODIUM_TOKEN_WORKERS=1, access log on, '
             'max_requests 20000)',
             'baseline': 'gunicorn -w 1 -k sync --access-logfile - '
             'bench.baseline_flask_token:app',

@@ -229,11 +229,11 @@ class Stack:
             )
         children += [
             self._gunicorn(
-                'token', 'token_service.conf.py', 'token_service.wsgi:app',
+                'token', 'token_service.conf.py', 'token_service.asgi:app',
                 ports.token, '/api/healthz',
             ),
             self._gunicorn(
-                'webhooks', 'webhooks.conf.py', 'webhooks.wsgi:app',
+                'webhooks', 'webhooks.conf.py', 'webhooks.asgi:app',
                 ports.webhooks, '/webhooks/healthz',
             ),
             self._gunicorn(

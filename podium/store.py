@@ -33,6 +33,10 @@ REBUILD_LOCK_KEY = PREFIX + 'rebuild-lock'
 KICK_MARKER_TTL = 3600
 # Room-state records a Store remembers as guesses for apply_event (~1 MB).
 LAST_SEEN_RECORDS = 4096
+# redis.asyncio connections per event-loop worker, and how long (s) a request
+# waits for one before it fails (AsyncRoomState.from_url).
+ASYNC_POOL_CONNECTIONS = 32
+ASYNC_POOL_WAIT = 5
 
 
 # Presentation ids come from URLs: each builder refuses a malformed one
@@ -222,6 +226,88 @@ def _window(window: int, now: float) -> tuple[int, int]:
     return index, max(1, math.ceil((index + 1) * window - now))
 
 
+@dataclass(frozen=True)
+class _MergeTarget:
+    """Where one room status callback is merged: its record and the merge rule.
+
+    Shared by `Store.apply_event` (sync) and `AsyncRoomState.apply_event`
+    (redis.asyncio), so both write exactly the same keys and values.
+    """
+
+    presentation_id: str
+    key: str
+    merge: Callable[[dict | None, RoomEvent], dict]
+
+    def merged(self, raw: str | None, event: RoomEvent) -> dict | None:
+        """Return the record merged from `raw`, or None if the event adds nothing."""
+        old = _load(raw)
+        new = self.merge(old, event)
+        return None if new == old else new
+
+    def compare_and_set(
+        self, event: RoomEvent, raw: str | None, new: dict
+    ) -> tuple[list[str], list]:
+        """Return the keys and arguments of `_APPLY_IF_UNCHANGED` for `new`."""
+        keys = [
+            self.key,
+            presentation_rooms_key(self.presentation_id),
+            version_key(self.presentation_id),
+        ]
+        args = [
+            raw or '',
+            _dump(new),
+            ROOM_STATE_TTL,
+            PRESENTATION_TTL,
+            event.room_sid,
+            CHANGES_CHANNEL,
+            self.presentation_id,
+        ]
+        if not event.is_room_event:
+            index, operation = Store._participant_index(new)
+            keys += [index, attendance_key(self.presentation_id)]
+            args += [operation, new['sid'], _dump(attendance.attendance_record(new))]
+        return keys, args
+
+
+def _merge_target(event: RoomEvent) -> _MergeTarget | None:
+    """Return where `event` is merged, or None if its room is not a Podium room."""
+    presentation_id = room_state.presentation_id_for(event.room_name)
+    if presentation_id is None:
+        return None
+    if event.is_room_event:
+        return _MergeTarget(
+            presentation_id, room_key(event.room_sid), room_state.merge_room
+        )
+    return _MergeTarget(
+        presentation_id,
+        participant_key(event.room_sid, event.participant_sid),
+        room_state.merge_participant,
+    )
+
+
+def _count_and_read_call(
+    presentation_id: str, counted: tuple[str, str] | None, window: int, now: float
+) -> tuple[list[str], list, int]:
+    """Return the keys and arguments of `_COUNT_AND_READ_PRESENTATION`, and the
+    seconds until the rate-limit window ends."""
+    index, retry_after = _window(window, now)
+    scope, client = counted or ('', '')
+    keys = [rate_limit_key(scope, client, index), presentation_key(presentation_id)]
+    # One spare second: the counter never expires before its window ends.
+    args = [window + 1 if counted else 0, room_key('')]
+    return keys, args, retry_after
+
+
+def _presentation_reads(raw: list, retry_after: int) -> PresentationReads:
+    count, flat, room_raw = raw
+    return PresentationReads(
+        count=None if count is None else int(count),
+        retry_after=retry_after,
+        presentation=dict(zip(flat[::2], flat[1::2], strict=True)) or None,
+        room=_load(room_raw),
+    )
+
+
 class Store:
     """Podium's state in Redis, spoken of in domain terms."""
 
@@ -409,60 +495,34 @@ class Store:
 
     def apply_event(self, event: RoomEvent) -> bool:
         """Merge one callback into the stored state atomically; True if it changed."""
-        presentation_id = room_state.presentation_id_for(event.room_name)
-        if presentation_id is None:
+        target = _merge_target(event)
+        if target is None:
             return False
-        if event.is_room_event:
-            key = room_key(event.room_sid)
-            merge: Callable[[dict | None, RoomEvent], dict] = room_state.merge_room
-        else:
-            key = participant_key(event.room_sid, event.participant_sid)
-            merge = room_state.merge_participant
-        rooms = presentation_rooms_key(presentation_id)
-        version = version_key(presentation_id)
         # Not read first: a new participant's record does not exist yet, and the
         # next callback about it usually finds the record this process wrote.
-        raw = self._last_seen.get(key)
+        raw = self._last_seen.get(target.key)
         guessed = True
         while True:
-            old = _load(raw)
-            new = merge(old, event)
-            if new == old:
+            new = target.merged(raw, event)
+            if new is None:
                 if not guessed:
                     return False
                 # "Already known" must come from the store itself (it may have
                 # lost what we remember), so read it before saying so.
-                raw, guessed = self._hot().get(key), False
-                self._remember(key, raw)
+                raw, guessed = self._hot().get(target.key), False
+                self._remember(target.key, raw)
                 continue
-            keys = [key, rooms, version]
-            args = [
-                raw or '',
-                _dump(new),
-                ROOM_STATE_TTL,
-                PRESENTATION_TTL,
-                event.room_sid,
-                CHANGES_CHANNEL,
-                presentation_id,
-            ]
-            if not event.is_room_event:
-                index, operation = self._participant_index(new)
-                keys += [index, attendance_key(presentation_id)]
-                args += [
-                    operation,
-                    new['sid'],
-                    _dump(attendance.attendance_record(new)),
-                ]
+            keys, args = target.compare_and_set(event, raw, new)
             applied, *current = self._apply_if_unchanged(
                 keys=keys, args=args, client=self._hot()
             )
             if applied:
-                self._remember(key, args[1])
+                self._remember(target.key, args[1])
                 return True
             # Stored is not what we merged into (another callback wrote it, or we
             # guessed): merge into what the compare found.
             raw, guessed = (current[0] if current else None), False
-            self._remember(key, raw)
+            self._remember(target.key, raw)
 
     def apply_media_event(self, presentation_id: str, event) -> bool:
         """Merge a recording-*/composition-* callback (podium.recording_state).
@@ -718,23 +778,11 @@ class Store:
                 self.count_request(*counted, window, now) if counted else (None, 0)
             )
             return PresentationReads(count, retry_after, None, None)
-        index, retry_after = _window(window, now)
-        scope, client = counted or ('', '')
-        count, flat, room_raw = self._count_and_read(
-            keys=[
-                rate_limit_key(scope, client, index),
-                presentation_key(presentation_id),
-            ],
-            # One spare second: the counter never expires before its window ends.
-            args=[window + 1 if counted else 0, room_key('')],
-            client=self._hot(),
+        keys, args, retry_after = _count_and_read_call(
+            presentation_id, counted, window, now
         )
-        return PresentationReads(
-            count=None if count is None else int(count),
-            retry_after=retry_after,
-            presentation=dict(zip(flat[::2], flat[1::2], strict=True)) or None,
-            room=_load(room_raw),
-        )
+        raw = self._count_and_read(keys=keys, args=args, client=self._hot())
+        return _presentation_reads(raw, retry_after)
 
     # Reading what pages show -----------------------------------------------------
 
@@ -1147,6 +1195,84 @@ class StageOutcome:
     result: object = None
 
 
+@dataclass(frozen=True)
+class _AudienceCall:
+    """One audience write script's keys and args, and how to read its answer."""
+
+    keys: list[str]
+    args: list
+    retry_after: int
+
+    def outcome(self, raw: list) -> AudienceOutcome:
+        status, *result = raw
+        return AudienceOutcome(
+            status, tuple(result), self.retry_after if status == 'rate' else 0
+        )
+
+
+def _audience_call(
+    presentation_id: str,
+    kind: str,
+    now: float,
+    counted: tuple[str, str, int, int] | None,
+    keys: list[str],
+    args: list,
+    message: str | None,
+) -> _AudienceCall:
+    """Keys and args of an audience write (the sync and the async stores share it)."""
+    if counted:
+        scope, identity, window, limit = counted
+        index, retry_after = _window(window, now)
+        counter = rate_limit_key(scope, identity, index)
+        counter_ttl = window + 1  # never expires before its window ends
+    else:
+        counter, counter_ttl, limit, retry_after = rate_limit_key('-', '-', 0), 0, 0, 0
+    return _AudienceCall(
+        keys=[
+            presentation_key(presentation_id),
+            counter,
+            audience_versions_key(presentation_id),
+            *keys,
+        ],
+        args=[
+            counter_ttl,
+            limit,
+            int(now * 1000),
+            AUDIENCE_TTL,
+            CHANGES_CHANNEL,
+            message or change_message(presentation_id, kind),
+            kind,
+            *args,
+        ],
+        retry_after=retry_after,
+    )
+
+
+def _ask_call(presentation_id, question_id, text, identity, anonymous, max_questions):
+    keys = [
+        questions_key(presentation_id),
+        question_key(presentation_id, question_id),
+        names_key(presentation_id),
+    ]
+    return keys, [question_id, text, identity, '1' if anonymous else '0', max_questions]
+
+
+def _vote_call(presentation_id, question_id, identity, voted):
+    keys = [
+        question_key(presentation_id, question_id),
+        voters_key(presentation_id, question_id),
+    ]
+    return keys, [identity, '1' if voted else '0']
+
+
+def _react_call(presentation_id, emoji, bucket):
+    return (
+        [reactions_key(presentation_id, bucket)],
+        [emoji, REACTION_BUCKET_TTL],
+        (change_message(presentation_id, 'reactions', str(bucket))),
+    )
+
+
 class AudienceStore:
     """The audience data of presentations, beside (and sharing) a `Store`."""
 
@@ -1190,40 +1316,13 @@ class AudienceStore:
 
         `retry_safe` False: the write must not run twice (see `HOT_RETRY`).
         """
-        if counted:
-            scope, identity, window, limit = counted
-            index, retry_after = _window(window, now)
-            counter = rate_limit_key(scope, identity, index)
-            counter_ttl = window + 1  # never expires before its window ends
-        else:
-            counter, counter_ttl, limit, retry_after = (
-                rate_limit_key('-', '-', 0),
-                0,
-                0,
-                0,
-            )
-        status, *result = script(
-            keys=[
-                presentation_key(presentation_id),
-                counter,
-                audience_versions_key(presentation_id),
-                *keys,
-            ],
-            args=[
-                counter_ttl,
-                limit,
-                int(now * 1000),
-                AUDIENCE_TTL,
-                CHANGES_CHANNEL,
-                message or change_message(presentation_id, kind),
-                kind,
-                *args,
-            ],
+        call = _audience_call(presentation_id, kind, now, counted, keys, args, message)
+        raw = script(
+            keys=call.keys,
+            args=call.args,
             client=self._hot() if retry_safe else self._redis,
         )
-        return AudienceOutcome(
-            status, tuple(result), retry_after if status == 'rate' else 0
-        )
+        return call.outcome(raw)
 
     def _hot(self) -> redis.Redis:
         return self._store._hot()
@@ -1253,18 +1352,11 @@ class AudienceStore:
         max_questions: int,
     ) -> AudienceOutcome:
         """Store a question; result (state, name as stored)."""
+        keys, args = _ask_call(
+            presentation_id, question_id, text, identity, anonymous, max_questions
+        )
         return self._audience_write(
-            self._ask,
-            presentation_id,
-            'questions',
-            now,
-            counted,
-            [
-                questions_key(presentation_id),
-                question_key(presentation_id, question_id),
-                names_key(presentation_id),
-            ],
-            [question_id, text, identity, '1' if anonymous else '0', max_questions],
+            self._ask, presentation_id, 'questions', now, counted, keys, args
         )
 
     def vote_question(
@@ -1278,17 +1370,9 @@ class AudienceStore:
         counted: tuple[str, str, int, int] | None,
     ) -> AudienceOutcome:
         """Add or remove one upvote (idempotent); result (votes,)."""
+        keys, args = _vote_call(presentation_id, question_id, identity, voted)
         return self._audience_write(
-            self._vote,
-            presentation_id,
-            'questions',
-            now,
-            counted,
-            [
-                question_key(presentation_id, question_id),
-                voters_key(presentation_id, question_id),
-            ],
-            [identity, '1' if voted else '0'],
+            self._vote, presentation_id, 'questions', now, counted, keys, args
         )
 
     def change_hand(
@@ -1321,15 +1405,16 @@ class AudienceStore:
         counted: tuple[str, str, int, int] | None,
     ) -> AudienceOutcome:
         """Count one reaction in the window `bucket`."""
+        keys, args, message = _react_call(presentation_id, emoji, bucket)
         return self._audience_write(
             self._react,
             presentation_id,
             'reactions',
             now,
             counted,
-            [reactions_key(presentation_id, bucket)],
-            [emoji, REACTION_BUCKET_TTL],
-            message=change_message(presentation_id, 'reactions', str(bucket)),
+            keys,
+            args,
+            message=message,
             retry_safe=False,  # HINCRBY: a second run would count it twice
         )
 
@@ -1570,3 +1655,278 @@ class AudienceStore:
                 written = int(outcome.result[0]) if outcome.status == 'ok' else version
                 return StageOutcome(outcome.status, new_state, written, result)
         return StageOutcome('conflict', state, version)
+
+
+def async_client(url: str):
+    """Return a redis.asyncio client on `url` with a bounded, blocking pool.
+
+    Beyond ASYNC_POOL_CONNECTIONS requests in flight, a request waits for a
+    connection (Redis runs one command at a time anyway) instead of failing.
+    """
+    import redis.asyncio
+
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        max_connections=ASYNC_POOL_CONNECTIONS,
+        timeout=ASYNC_POOL_WAIT,
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+class AsyncTokenStore:
+    """The token service's hot path on redis.asyncio, for its event-loop worker.
+
+    The same script, keys and values as `Store.count_and_read_presentation`,
+    `Store.count_request` and `AudienceStore.set_display_name`.
+    """
+
+    def __init__(self, client):
+        self._redis = client
+        self._count_and_read = client.register_script(_COUNT_AND_READ_PRESENTATION)
+
+    @classmethod
+    def from_url(cls, url: str) -> AsyncTokenStore:
+        return cls(async_client(url))
+
+    @property
+    def client(self):
+        return self._redis
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def count_request(
+        self, scope: str, client: str, window: int, now: float
+    ) -> tuple[int, int]:
+        """As `Store.count_request`."""
+        index, retry_after = _window(window, now)
+        key = rate_limit_key(scope, client, index)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window + 1)
+            count, _ = await pipe.execute()
+        return int(count), retry_after
+
+    async def count_and_read_presentation(
+        self,
+        presentation_id: str | None,
+        counted: tuple[str, str] | None,
+        window: int,
+        now: float,
+    ) -> PresentationReads:
+        """As `Store.count_and_read_presentation`: one round trip."""
+        if presentation_id is None:
+            count, retry_after = (
+                await self.count_request(*counted, window, now)
+                if counted
+                else (None, 0)
+            )
+            return PresentationReads(count, retry_after, None, None)
+        keys, args, retry_after = _count_and_read_call(
+            presentation_id, counted, window, now
+        )
+        raw = await self._count_and_read(keys=keys, args=args)
+        return _presentation_reads(raw, retry_after)
+
+    async def set_display_name(
+        self, presentation_id: str, identity: str, name: str
+    ) -> None:
+        """As `AudienceStore.set_display_name`."""
+        key = names_key(presentation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, identity, name)
+            pipe.expire(key, AUDIENCE_TTL)
+            await pipe.execute()
+
+
+class AsyncRoomState:
+    """`Store.apply_event` on redis.asyncio, for an event-loop webhooks worker.
+
+    The same compare-and-set script, keys and values as the sync Store (both go
+    through `_MergeTarget`), on one event loop's connection pool. The guesses
+    it remembers are per process, like the sync Store's.
+    """
+
+    def __init__(self, client):
+        self._redis = client
+        self._apply_if_unchanged = client.register_script(_APPLY_IF_UNCHANGED)
+        self._last_seen: dict[str, str] = {}
+
+    @classmethod
+    def from_url(cls, url: str) -> AsyncRoomState:
+        """Return room state on the Redis at `url`, through a bounded pool.
+
+        A join storm puts hundreds of callbacks in flight at once: beyond
+        ASYNC_POOL_CONNECTIONS they wait for a connection (Redis runs one
+        command at a time anyway) instead of failing with a 503.
+        """
+        return cls(async_client(url))
+
+    @property
+    def client(self):
+        return self._redis
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def apply_event(self, event: RoomEvent) -> bool:
+        """Merge one callback into the stored state atomically; True if it changed."""
+        target = _merge_target(event)
+        if target is None:
+            return False
+        raw = self._last_seen.get(target.key)
+        guessed = True
+        while True:
+            new = target.merged(raw, event)
+            if new is None:
+                if not guessed:
+                    return False
+                # As in Store.apply_event: "already known" only from a real read.
+                raw, guessed = await self._redis.get(target.key), False
+                self._remember(target.key, raw)
+                continue
+            keys, args = target.compare_and_set(event, raw, new)
+            applied, *current = await self._apply_if_unchanged(keys=keys, args=args)
+            if applied:
+                self._remember(target.key, args[1])
+                return True
+            raw, guessed = (current[0] if current else None), False
+            self._remember(target.key, raw)
+
+    def _remember(self, key: str, raw: str | None) -> None:
+        if raw is None:
+            self._last_seen.pop(key, None)
+            return
+        if len(self._last_seen) >= LAST_SEEN_RECORDS:
+            self._last_seen.clear()
+        self._last_seen[key] = raw
+
+
+class InlineRoomState:
+    """`AsyncRoomState`'s interface over a sync `Store`, called inline.
+
+    For an app given only a sync Store (tests on fakeredis, scripts): each call
+    blocks the event loop for one Redis round trip. Deployed workers get an
+    `AsyncRoomState` instead.
+    """
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    async def apply_event(self, event: RoomEvent) -> bool:
+        return self._store.apply_event(event)
+
+    async def ping(self) -> bool:
+        return bool(self._store.client.ping())
+
+    async def close(self) -> None:
+        """Nothing to close: the Store belongs to whoever made it."""
+
+
+class AsyncAudienceWrites:
+    """The audience's hot writes (ask, upvote, react) on redis.asyncio.
+
+    The same scripts, keys and values as `AudienceStore`'s (both build their
+    calls with `_audience_call`), on the token worker's event-loop pool: a vote
+    is one EVALSHA awaited on the loop, no thread.
+    """
+
+    def __init__(self, client):
+        self._ask = client.register_script(_ASK)
+        self._vote = client.register_script(_VOTE)
+        self._react = client.register_script(_REACT)
+
+    async def _write(self, script, call: _AudienceCall) -> AudienceOutcome:
+        return call.outcome(await script(keys=call.keys, args=call.args))
+
+    async def ask_question(
+        self,
+        presentation_id,
+        question_id,
+        *,
+        text,
+        identity,
+        anonymous,
+        now,
+        counted,
+        max_questions,
+    ) -> AudienceOutcome:
+        """As `AudienceStore.ask_question`."""
+        keys, args = _ask_call(
+            presentation_id, question_id, text, identity, anonymous, max_questions
+        )
+        call = _audience_call(
+            presentation_id, 'questions', now, counted, keys, args, None
+        )
+        return await self._write(self._ask, call)
+
+    async def vote_question(
+        self, presentation_id, question_id, identity, voted, *, now, counted
+    ) -> AudienceOutcome:
+        """As `AudienceStore.vote_question`."""
+        keys, args = _vote_call(presentation_id, question_id, identity, voted)
+        call = _audience_call(
+            presentation_id, 'questions', now, counted, keys, args, None
+        )
+        return await self._write(self._vote, call)
+
+    async def react(
+        self, presentation_id, emoji, bucket, *, now, counted
+    ) -> AudienceOutcome:
+        """As `AudienceStore.react`."""
+        keys, args, message = _react_call(presentation_id, emoji, bucket)
+        call = _audience_call(
+            presentation_id, 'reactions', now, counted, keys, args, message
+        )
+        return await self._write(self._react, call)
+
+
+class InlineAudienceWrites:
+    """`AsyncAudienceWrites`'s interface over a sync `AudienceStore`, inline.
+
+    For an app given only a sync Store (tests on fakeredis); deployed workers
+    get an `AsyncAudienceWrites`.
+    """
+
+    def __init__(self, audience: AudienceStore):
+        self._audience = audience
+
+    async def ask_question(self, *args, **kwargs) -> AudienceOutcome:
+        return self._audience.ask_question(*args, **kwargs)
+
+    async def vote_question(self, *args, **kwargs) -> AudienceOutcome:
+        return self._audience.vote_question(*args, **kwargs)
+
+    async def react(self, *args, **kwargs) -> AudienceOutcome:
+        return self._audience.react(*args, **kwargs)
+
+
+class SyncTokenStore:
+    """`AsyncTokenStore`'s interface over a sync `Store`, called inline.
+
+    For an app given only a sync Store (tests on fakeredis, scripts); deployed
+    workers get an `AsyncTokenStore`.
+    """
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._audience = AudienceStore(store)
+
+    async def count_and_read_presentation(self, *args) -> PresentationReads:
+        return self._store.count_and_read_presentation(*args)
+
+    async def set_display_name(self, *args) -> None:
+        self._audience.set_display_name(*args)
+
+    async def ping(self) -> bool:
+        return bool(self._store.client.ping())
+
+    async def close(self) -> None:
+        """Nothing to close: the Store belongs to whoever made it."""

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from podium.config import TokenServiceConfig, WebConfig, WebhooksConfig
-from podium.store import Store
+from podium.store import AsyncRoomState, Store
 
 TEST_ENV = {
     'PODIUM_PUBLIC_URL': 'http://podium.test',
@@ -69,10 +69,23 @@ def web_config(env) -> WebConfig:
 
 
 @pytest.fixture
-def store() -> Store:
+def fake_redis_server() -> fakeredis.FakeServer:
+    """A fresh, private fakeredis server (`store` and `async_room_state` share it)."""
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+def store(fake_redis_server) -> Store:
     """Return a Store on a fresh, private fakeredis server."""
-    server = fakeredis.FakeServer()
-    return Store(fakeredis.FakeRedis(server=server, decode_responses=True))
+    return Store(fakeredis.FakeRedis(server=fake_redis_server, decode_responses=True))
+
+
+@pytest.fixture
+def async_room_state(fake_redis_server) -> AsyncRoomState:
+    """`store`'s server through redis.asyncio, as the webhooks workers reach Redis."""
+    return AsyncRoomState(
+        fakeredis.FakeAsyncRedis(server=fake_redis_server, decode_responses=True)
+    )
 
 
 @pytest.fixture(scope='session')

@@ -1,4 +1,9 @@
-"""The token service's Falcon app: wiring only."""
+"""The token service's Falcon ASGI app: wiring only.
+
+Tokens is a coroutine on redis.asyncio (the hot path); every other resource is
+a sync class served in a thread through `token_service.on_the_loop` (see there
+for how to add one).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import time
 from collections.abc import Callable
 
 import falcon
+import falcon.asgi
 import redis
 import requests
 from twilio.rest import Client
@@ -14,12 +20,20 @@ from podium import health, ids
 from podium.config import TokenServiceConfig
 from podium.http_errors import serialize_error
 from podium.metrics import RequestMetrics
-from podium.store import AudienceStore, Store
+from podium.store import (
+    AsyncAudienceWrites,
+    AsyncTokenStore,
+    AudienceStore,
+    InlineAudienceWrites,
+    Store,
+    SyncTokenStore,
+)
 from token_service.broadcast import Broadcast, BroadcastOverflow
 from token_service.errors import HANDLED, handle_store_error, handle_video_error
 from token_service.exports import Export
 from token_service.hands import Hand, HandOf, Hands, Reactions
 from token_service.health import Health
+from token_service.on_the_loop import add_sync_route, sync_error_handler
 from token_service.openapi import OPENAPI_PATH, OpenApiDocument
 from token_service.polls import Poll, Polls, PollVote
 from token_service.presentations import PresentationEnd, Presentations
@@ -67,13 +81,24 @@ def create_app(
     clock: Callable[[], float] = time.time,
     client_factory: Callable[[TokenServiceConfig], Client] = twilio_client,
     rate_limits: RateLimitSettings | None = None,
+    token_store: AsyncTokenStore | SyncTokenStore | None = None,
     media_session: requests.Session | None = None,
-) -> falcon.App:
-    """Return the token service, reading settings from the environment if not given."""
+) -> falcon.asgi.App:
+    """Return the token service, reading settings from the environment if not given.
+
+    Tokens go through `token_store` (redis.asyncio, one round trip on the event
+    loop); everything else uses `store` (sync, pooled: threads share it). Given
+    only a `store`, tokens use it inline (`SyncTokenStore`: tests on fakeredis).
+    `media_session` fetches recordings from the video service (a fake in tests).
+    """
     config = config or TokenServiceConfig.from_env()
-    # gunicorn sync workers serve one request at a time: the per-request Redis
-    # commands share one connection, without a pool checkout each.
-    store = store or Store.from_url(config.redis_url, single_connection=True)
+    if token_store is None:
+        token_store = (
+            SyncTokenStore(store)
+            if store is not None
+            else AsyncTokenStore.from_url(config.redis_url)
+        )
+    store = store or Store.from_url(config.redis_url)
     rooms = rooms or Rooms(client_factory(config), config)
     rate_limits = rate_limits or RateLimitSettings.from_env()
 
@@ -98,79 +123,112 @@ def create_app(
         clock,
     )
     # Metrics first: rate-limited answers are counted and timed too.
-    app = falcon.App(middleware=[RequestMetrics('token_service'), limiter])
+    app = falcon.asgi.App(
+        middleware=[
+            RequestMetrics('token_service'),
+            limiter,
+            Lifespan(token_store),
+        ]
+    )
     app.set_error_serializer(serialize_error)
     ids.register_converter(app)
-    app.add_route('/api/presentations', Presentations(config, store, clock))
+    add_sync_route(app, '/api/presentations', Presentations(config, store, clock))
     audience = AudienceStore(store)
-    app.add_route(
-        TOKENS_PATH,
-        Tokens(config, store, rooms, clock, limiter, names=audience),
+    # The audience's hot writes share the tokens' event-loop pool.
+    writes = (
+        AsyncAudienceWrites(token_store.client)
+        if isinstance(token_store, AsyncTokenStore)
+        else InlineAudienceWrites(audience)
     )
     app.add_route(
+        TOKENS_PATH,
+        Tokens(config, store, rooms, clock, limiter, fast=token_store),
+    )
+    add_sync_route(
+        app,
         SUBSCRIBE_RULES_PATH,
         SubscribeRules(config, store, rooms, clock, rate_limits),
     )
-    app.add_route(
+    add_sync_route(
+        app,
         f'{PRESENTATION_PATH}/end',
         PresentationEnd(config, store, rooms, clock),
     )
-    app.add_route(f'{PRESENTATION_PATH}/broadcast', Broadcast(config, store, rooms))
-    app.add_route(
+    add_sync_route(
+        app, f'{PRESENTATION_PATH}/broadcast', Broadcast(config, store, rooms)
+    )
+    add_sync_route(
+        app,
         f'{PRESENTATION_PATH}/broadcast/overflow',
         BroadcastOverflow(config, store, rooms, clock),
     )
-    add_audience_routes(app, config, audience, clock, rate_limits)
+    add_audience_routes(app, config, audience, clock, rate_limits, writes)
     add_stage_routes(app, (config, audience, clock, rate_limits, rooms))
     add_recording_routes(app, (config, store, rooms, clock), media_session)
-    app.add_route('/api/healthz', Health(store))
-    app.add_route('/api/livez', health.Liveness())
+    add_sync_route(app, '/api/healthz', Health(store))
+    app.add_route('/api/livez', health.AsyncLiveness())
     app.add_route(
         '/api/readyz',
-        health.Readiness({'redis': health.redis_check(store, 'token_service')}),
+        health.AsyncReadiness({'redis': health.redis_check(store, 'token_service')}),
     )
-    app.add_route(OPENAPI_PATH, OpenApiDocument())
-    app.add_error_handler(HANDLED, handle_video_error)
-    app.add_error_handler(redis.RedisError, handle_store_error)
+    add_sync_route(app, OPENAPI_PATH, OpenApiDocument())
+    app.add_error_handler(HANDLED, sync_error_handler(handle_video_error))
+    app.add_error_handler(redis.RedisError, sync_error_handler(handle_store_error))
     return app
 
 
+class Lifespan:
+    """ASGI lifespan: close the worker's asyncio Redis pool on shutdown."""
+
+    def __init__(self, token_store: AsyncTokenStore | SyncTokenStore):
+        self._token_store = token_store
+
+    async def process_shutdown(self, scope, event) -> None:
+        await self._token_store.close()
+
+
 def add_audience_routes(
-    app: falcon.App,
+    app: falcon.asgi.App,
     config: TokenServiceConfig,
     audience: AudienceStore,
     clock: Callable[[], float],
     limits: RateLimitSettings,
+    writes: AsyncAudienceWrites | InlineAudienceWrites,
 ) -> None:
     """Route Q&A, hands, reactions, polls, settings and exports (docs/audience-api.md).
 
     Rate limited per identity inside each write's one Redis round trip, not by
-    the per-address middleware.
+    the per-address middleware. Asking, upvoting and reacting (the writes a
+    whole audience makes at once) are coroutines on `writes`; the rest runs in
+    a thread (`add_sync_route`).
     """
     base = PRESENTATION_PATH
     deps = (config, audience, clock, limits)
-    app.add_route(f'{base}/questions', Questions(*deps))
-    app.add_route(f'{base}/questions/{{question_id}}', Question(*deps))
-    app.add_route(f'{base}/questions/{{question_id}}/vote', QuestionVote(*deps))
-    app.add_route(f'{base}/reactions', Reactions(*deps))
-    app.add_route(f'{base}/hand', Hand(*deps))
-    app.add_route(f'{base}/hands', Hands(*deps))
-    app.add_route(f'{base}/hands/{{identity}}', HandOf(*deps))
-    app.add_route(f'{base}/polls', Polls(*deps))
-    app.add_route(f'{base}/polls/{{poll_id}}', Poll(*deps))
-    app.add_route(f'{base}/polls/{{poll_id}}/vote', PollVote(*deps))
-    app.add_route(f'{base}/settings', AudienceSettings(*deps))
+    hot = {'writes': writes}
+    add_sync_route(app, f'{base}/questions', Questions(*deps, **hot))
+    add_sync_route(app, f'{base}/questions/{{question_id}}', Question(*deps))
+    add_sync_route(
+        app, f'{base}/questions/{{question_id}}/vote', QuestionVote(*deps, **hot)
+    )
+    add_sync_route(app, f'{base}/reactions', Reactions(*deps, **hot))
+    add_sync_route(app, f'{base}/hand', Hand(*deps))
+    add_sync_route(app, f'{base}/hands', Hands(*deps))
+    add_sync_route(app, f'{base}/hands/{{identity}}', HandOf(*deps))
+    add_sync_route(app, f'{base}/polls', Polls(*deps))
+    add_sync_route(app, f'{base}/polls/{{poll_id}}', Poll(*deps))
+    add_sync_route(app, f'{base}/polls/{{poll_id}}/vote', PollVote(*deps))
+    add_sync_route(app, f'{base}/settings', AudienceSettings(*deps))
     export = Export(*deps)
     for name in ('questions.csv', 'questions.json', 'polls.csv', 'polls.json'):
         suffix = name.replace('.', '_')
-        app.add_route(f'{base}/{name}', export, suffix=suffix)
+        add_sync_route(app, f'{base}/{name}', export, suffix=suffix)
     report = Report(config, audience, clock)
-    app.add_route(f'{base}/report', report)
-    app.add_route(f'{base}/report.csv', report, suffix='csv')
+    add_sync_route(app, f'{base}/report', report)
+    add_sync_route(app, f'{base}/report.csv', report, suffix='csv')
 
 
 def add_recording_routes(
-    app: falcon.App, deps: tuple, session: requests.Session | None
+    app: falcon.asgi.App, deps: tuple, session: requests.Session | None
 ) -> None:
     """Route recording a talk and its one file (docs/recording.md).
 
@@ -179,18 +237,18 @@ def add_recording_routes(
     config, _, _, clock = deps
     links = MediaLinks(config.secret_key, config.recording_link_ttl, clock)
     base = f'{PRESENTATION_PATH}/recording'
-    app.add_route(base, Recording(*deps, links))
-    app.add_route(f'{base}/composition', RecordingComposition(*deps, links))
-    app.add_route(f'{base}/media', RecordingMedia(*deps, links, session=session))
+    add_sync_route(app, base, Recording(*deps, links))
+    add_sync_route(app, f'{base}/composition', RecordingComposition(*deps, links))
+    add_sync_route(app, f'{base}/media', RecordingMedia(*deps, links, session=session))
 
 
-def add_stage_routes(app: falcon.App, deps: tuple) -> None:
+def add_stage_routes(app: falcon.asgi.App, deps: tuple) -> None:
     """Route inviting attendees on stage (docs/stage.md)."""
     base = f'{PRESENTATION_PATH}/stage'
-    app.add_route(base, Stage(*deps))
-    app.add_route(f'{base}/accept', StageAccept(*deps))
+    add_sync_route(app, base, Stage(*deps))
+    add_sync_route(app, f'{base}/accept', StageAccept(*deps))
     leave = StageLeave(*deps)
-    app.add_route(f'{base}/decline', leave)
-    app.add_route(f'{base}/leave', leave)
-    app.add_route(f'{base}/{{slot}}', StageSlot(*deps))
-    app.add_route(f'{base}/{{slot}}/mute', StageSlotMute(*deps))
+    add_sync_route(app, f'{base}/decline', leave)
+    add_sync_route(app, f'{base}/leave', leave)
+    add_sync_route(app, f'{base}/{{slot}}', StageSlot(*deps))
+    add_sync_route(app, f'{base}/{{slot}}/mute', StageSlotMute(*deps))

@@ -17,7 +17,7 @@ from podium import audience, ids, room_state
 from podium.config import TokenServiceConfig
 from podium.store import AudienceOutcome
 from token_service import access
-from token_service.bodies import read_json_object
+from token_service.bodies import read_json_object, read_json_object_async
 from token_service.tokens import InvalidToken, verify_token
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,11 @@ def require_presenter_key(
 
 def read_body(req: falcon.Request) -> dict:
     return read_json_object(req, max_bytes=MAX_AUDIENCE_BODY_BYTES)
+
+
+async def read_body_async(req) -> dict:
+    """`read_body` for a coroutine responder (ASGI)."""
+    return await read_json_object_async(req, max_bytes=MAX_AUDIENCE_BODY_BYTES)
 
 
 def invalid(ex: audience.InvalidInput) -> falcon.HTTPBadRequest:

@@ -12,6 +12,29 @@ CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 
 def read_json_object(req: falcon.Request, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     """Return the request's JSON object body, or raise 400/413/415."""
+    _check_json_request(req, max_bytes)
+    try:
+        body = req.get_media()
+    except falcon.MediaNotFoundError:
+        body = None
+    except falcon.MediaMalformedError as ex:
+        raise _malformed(ex) from None
+    return _require_object(body)
+
+
+async def read_json_object_async(req, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
+    """`read_json_object` for an ASGI request (a coroutine resource)."""
+    _check_json_request(req, max_bytes)
+    try:
+        body = await req.get_media()
+    except falcon.MediaNotFoundError:
+        body = None
+    except falcon.MediaMalformedError as ex:
+        raise _malformed(ex) from None
+    return _require_object(body)
+
+
+def _check_json_request(req, max_bytes: int) -> None:
     if req.content_type and req.content_type.split(';')[0].strip().lower() != (
         'application/json'
     ):
@@ -25,19 +48,20 @@ def read_json_object(req: falcon.Request, *, max_bytes: int = MAX_BODY_BYTES) ->
             title='Request body too large',
             description=f'The request body must be at most {max_bytes} bytes.',
         )
-    try:
-        body = req.get_media()
-    except falcon.MediaNotFoundError:
-        body = None
-    except falcon.MediaMalformedError as ex:
-        if isinstance(ex.__cause__, UnicodeDecodeError):
-            raise falcon.HTTPBadRequest(
-                title='Invalid UTF-8',
-                description='The request body must be JSON encoded as UTF-8.',
-            ) from None
-        raise falcon.HTTPBadRequest(
-            title='Invalid JSON', description='The request body is not valid JSON.'
-        ) from None
+
+
+def _malformed(ex: falcon.MediaMalformedError) -> falcon.HTTPBadRequest:
+    if isinstance(ex.__cause__, UnicodeDecodeError):
+        return falcon.HTTPBadRequest(
+            title='Invalid UTF-8',
+            description='The request body must be JSON encoded as UTF-8.',
+        )
+    return falcon.HTTPBadRequest(
+        title='Invalid JSON', description='The request body is not valid JSON.'
+    )
+
+
+def _require_object(body) -> dict:
     if not isinstance(body, dict):
         raise falcon.HTTPBadRequest(
             title='Invalid request',

@@ -11,7 +11,7 @@ from token_service.audience_access import (
     check,
     counted,
     invalid,
-    read_body,
+    read_body_async,
     require_presenter_key,
 )
 from token_service.questions import AudienceResource
@@ -101,10 +101,10 @@ class Reactions(AudienceResource):
     window with the counts, however many people react.
     """
 
-    def on_post(self, req, resp, presentation_id: str):
+    async def on_post(self, req, resp, presentation_id: str):
         now = self._clock()
         identity = attendee_identity(req, self._config, presentation_id, now)
-        body = read_body(req)
+        body = await read_body_async(req)
         emoji = body.get('emoji')
         if emoji not in audience.REACTIONS:
             raise invalid(
@@ -115,7 +115,7 @@ class Reactions(AudienceResource):
             )
         per_second = self._limits.reactions_per_second
         check(
-            self._store.react(
+            await self._writes.react(
                 presentation_id,
                 emoji,
                 audience.reaction_bucket(int(now * 1000)),

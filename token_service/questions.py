@@ -9,7 +9,12 @@ import falcon
 
 from podium import audience
 from podium.config import TokenServiceConfig
-from podium.store import AudienceStore, question_key
+from podium.store import (
+    AsyncAudienceWrites,
+    AudienceStore,
+    InlineAudienceWrites,
+    question_key,
+)
 from token_service import access
 from token_service.audience_access import (
     attendee_identity,
@@ -20,6 +25,7 @@ from token_service.audience_access import (
     known_id,
     known_item,
     read_body,
+    read_body_async,
     require_presenter_key,
 )
 from token_service.rate_limits import WINDOW, RateLimitSettings
@@ -47,9 +53,13 @@ class AudienceResource:
         clock: Callable[[], float],
         limits: RateLimitSettings,
         new_id: Callable[[], str] = new_item_id,
+        *,
+        writes: AsyncAudienceWrites | InlineAudienceWrites | None = None,
     ):
         self._config = config
         self._store = store
+        # The hot writes (ask, upvote, react), awaited on the event loop.
+        self._writes = writes or InlineAudienceWrites(store)
         self._clock = clock
         self._limits = limits
         self._new_id = new_id
@@ -61,10 +71,10 @@ class AudienceResource:
 class Questions(AudienceResource):
     """`/api/presentations/{id}/questions`: ask (POST); private reads (GET)."""
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
+    async def on_post(self, req, resp: falcon.Response, presentation_id: str):
         now = self._clock()
         identity = attendee_identity(req, self._config, presentation_id, now)
-        body = read_body(req)
+        body = await read_body_async(req)
         try:
             text = audience.clean_text(
                 body.get('text'), 'text', audience.MAX_QUESTION_LENGTH
@@ -74,7 +84,7 @@ class Questions(AudienceResource):
         anonymous = boolean(body, 'anonymous', default=False)
         question_id = self._new_id()
         outcome = check(
-            self._store.ask_question(
+            await self._writes.ask_question(
                 presentation_id,
                 question_id,
                 text=text,
@@ -143,12 +153,12 @@ class Questions(AudienceResource):
 class QuestionVote(AudienceResource):
     """`.../questions/{question_id}/vote`: PUT upvotes, DELETE takes it back."""
 
-    def _vote(self, req, resp, presentation_id: str, question_id: str, voted: bool):
+    async def _vote(self, req, resp, presentation_id: str, question_id: str, voted):
         now = self._clock()
         identity = attendee_identity(req, self._config, presentation_id, now)
         known_item(question_id, 'question')
         outcome = check(
-            self._store.vote_question(
+            await self._writes.vote_question(
                 presentation_id,
                 question_id,
                 identity,
@@ -167,11 +177,11 @@ class QuestionVote(AudienceResource):
             'votes': int(outcome.result[0]),
         }
 
-    def on_put(self, req, resp, presentation_id: str, question_id: str):
-        self._vote(req, resp, presentation_id, question_id, True)
+    async def on_put(self, req, resp, presentation_id: str, question_id: str):
+        await self._vote(req, resp, presentation_id, question_id, True)
 
-    def on_delete(self, req, resp, presentation_id: str, question_id: str):
-        self._vote(req, resp, presentation_id, question_id, False)
+    async def on_delete(self, req, resp, presentation_id: str, question_id: str):
+        await self._vote(req, resp, presentation_id, question_id, False)
 
 
 class Question(AudienceResource):

@@ -11,6 +11,7 @@ account about 20 writes a second.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -214,6 +215,20 @@ class RateLimiter:
             return
         count, retry_after = self._store.count_request(
             limit.scope, self._client_address(req), WINDOW, self._clock()
+        )
+        self.enforce(limit, count, retry_after)
+
+    async def process_resource_async(self, req, resp, resource, params) -> None:
+        """`process_resource` on the ASGI app: the count's round trip in a thread."""
+        limit = self._limits.get((req.method, req.uri_template))
+        if limit is None or limit.counted_by_resource:
+            return
+        count, retry_after = await asyncio.to_thread(
+            self._store.count_request,
+            limit.scope,
+            self._client_address(req),
+            WINDOW,
+            self._clock(),
         )
         self.enforce(limit, count, retry_after)
 

@@ -241,6 +241,30 @@ def _extension_answer(answer, url: str) -> dict:
         return {}
 
 
+def _checked_recently(
+    presentation: dict[str, str], config: TokenServiceConfig, now_ms: int
+) -> bool:
+    checked_at = int(presentation.get('room_checked_at') or 0)
+    return now_ms - checked_at < config.room_check_interval * 1000
+
+
+def current_room(
+    presentation: dict[str, str],
+    *,
+    config: TokenServiceConfig,
+    now_ms: int,
+    room: dict | None,
+) -> str | None:
+    """Return the room SID `ensure_room_for` would return without any I/O, given
+    the stored `room` record already read; None if it must ask (Redis or the
+    Rooms API)."""
+    sid = presentation.get('room_sid')
+    if sid and _checked_recently(presentation, config, now_ms):
+        if not (room and room.get('ended_at')):
+            return sid
+    return None
+
+
 def ensure_room_for(
     presentation: dict[str, str],
     *,
@@ -258,8 +282,7 @@ def ensure_room_for(
     the presentation's `room_sid` if the caller already read it.
     """
     sid = presentation.get('room_sid')
-    checked_at = int(presentation.get('room_checked_at') or 0)
-    if sid and now_ms - checked_at < config.room_check_interval * 1000:
+    if sid and _checked_recently(presentation, config, now_ms):
         if room is UNREAD:
             room = store.get_room(sid)
         if not (room and room.get('ended_at')):

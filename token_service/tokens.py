@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import falcon
 import jwt
-from twilio.jwt.access_token import AccessToken
-from twilio.jwt.access_token.grants import VideoGrant
 
 from podium import audience, ids, metrics, room_state
 from podium.config import TokenServiceConfig
-from podium.store import AudienceStore, Store
+from podium.store import AsyncTokenStore, Store, SyncTokenStore
 from podium.turn import ice_servers
 from token_service import access
-from token_service.bodies import read_json_object
+from token_service.bodies import read_json_object_async
 from token_service.rate_limits import WINDOW, RateLimiter
-from token_service.rooms import UNREAD, Rooms, ensure_room_for, room_name_of
+from token_service.rooms import (
+    UNREAD,
+    Rooms,
+    current_room,
+    ensure_room_for,
+    room_name_of,
+)
+from token_service.signing import sign_video_token
 
 MAX_NAME_LENGTH = audience.MAX_NAME_LENGTH
 ROLES = ('attendee', 'presenter')
@@ -52,17 +58,18 @@ def issue_token(
     ttl = config.token_ttl if ttl is None else ttl
     issued_at = int(now)
     expires_at = issued_at + ttl
-    token = AccessToken(
-        config.account_sid,
-        config.api_key_sid,
-        config.api_key_secret,
+    # What AccessToken + VideoGrant(room=room_name) produce, signed by hand
+    # (token_service/signing.py says why, a test proves they are the same).
+    token = sign_video_token(
+        account_sid=config.account_sid,
+        api_key_sid=config.api_key_sid,
+        api_key_secret=config.api_key_secret,
         identity=identity,
-        ttl=ttl,
-        nbf=issued_at,
-        valid_until=expires_at,
+        room_name=room_name,
+        issued_at=issued_at,
+        expires_at=expires_at,
     )
-    token.add_grant(VideoGrant(room=room_name))
-    return IssuedToken(jwt=token.to_jwt(), expires_at=expires_at)
+    return IssuedToken(jwt=token, expires_at=expires_at)
 
 
 def verify_token(
@@ -115,8 +122,11 @@ class Tokens:
     """`POST /api/presentations/{id}/tokens`: join a presentation's room.
 
     Every audience member asks for a token within seconds of a talk starting, so
-    this is the hot path: one Redis round trip (count the request, read the
-    presentation and its room record), then sign.
+    this is the hot path, a coroutine on the event loop: one Redis round trip on
+    `fast` (count the request, read the presentation and its room record), then
+    sign. The rare steps that need more (restoring a lost presentation for its
+    presenter, asking the Rooms API when the room check is due) run the sync
+    `store` and Rooms API in a thread.
     """
 
     def __init__(
@@ -127,22 +137,21 @@ class Tokens:
         clock: Callable[[], float],
         limiter: RateLimiter | None = None,
         *,
-        names: AudienceStore | None = None,
+        fast: AsyncTokenStore | SyncTokenStore | None = None,
     ):
         self._config = config
         self._store = store
+        self._fast = fast or SyncTokenStore(store)
         self._rooms = rooms
         self._clock = clock
         # Counts this route's requests here, in the same round trip as the reads,
         # when its Limit says `counted_by_resource`.
         self._limiter = limiter
-        # Where display names go, for questions and the hand queue.
-        self._names = names
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, presentation_id: str):
+    async def on_post(self, req, resp: falcon.Response, presentation_id: str):
         now = self._clock()
         counted = self._limiter.counted(req) if self._limiter else None
-        reads = self._store.count_and_read_presentation(
+        reads = await self._fast.count_and_read_presentation(
             presentation_id if ids.is_presentation_id(presentation_id) else None,
             (counted[0].scope, counted[1]) if counted else None,
             WINDOW,
@@ -150,21 +159,23 @@ class Tokens:
         )
         if counted:  # before anything else: invalid requests count too
             self._limiter.enforce(counted[0], reads.count, reads.retry_after)
-        body = read_json_object(req)
+        body = await read_json_object_async(req)
         role = body.get('role')
         if role not in ROLES:
             raise falcon.HTTPBadRequest(
                 title='Invalid role',
                 description='"role" must be "attendee" or "presenter".',
             )
+        now_ms = int(now * 1000)
         presentation, room = reads.presentation, reads.room
         if presentation is None and role == 'presenter':
-            presentation = access.find_presentation_as_presenter(
+            presentation = await asyncio.to_thread(
+                access.find_presentation_as_presenter,
                 self._store,
                 self._config.secret_key,
                 presentation_id,
                 body.get('key'),
-                now_ms=int(now * 1000),
+                now_ms=now_ms,
             )
             room = UNREAD
         presentation = access.require_found(presentation)
@@ -179,17 +190,21 @@ class Tokens:
             name = display_name(body)
             identity = new_attendee_identity()
 
-        ensure_room_for(
-            presentation,
-            rooms=self._rooms,
-            store=self._store,
-            config=self._config,
-            now_ms=int(now * 1000),
-            room=room,
-        )
+        if room is UNREAD or not current_room(
+            presentation, config=self._config, now_ms=now_ms, room=room
+        ):
+            await asyncio.to_thread(
+                ensure_room_for,
+                presentation,
+                rooms=self._rooms,
+                store=self._store,
+                config=self._config,
+                now_ms=now_ms,
+                room=room,
+            )
         room_name = room_name_of(presentation)
-        if name and self._names is not None:
-            self._names.set_display_name(presentation['id'], identity, name)
+        if name:
+            await self._fast.set_display_name(presentation['id'], identity, name)
         issued = issue_token(self._config, identity, room_name, now)
         metrics.TOKENS.labels(role).inc()
         local = self._config.video_backend == 'local'

@@ -1,11 +1,13 @@
-"""Build the webhooks WSGI app: room status callbacks in, merged room state out."""
+"""Build the webhooks ASGI app: room status callbacks in, merged room state out."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 import falcon
+import falcon.asgi
 import redis
 from twilio.rest import Client
 
@@ -13,7 +15,7 @@ from podium import health, metrics
 from podium.config import WEBHOOK_PATH, WebhooksConfig
 from podium.http_errors import serialize_error
 from podium.rebuild import StateWatcher, watch_state
-from podium.store import AudienceStore, Store
+from podium.store import AsyncRoomState, AudienceStore, InlineRoomState, Store
 from webhooks.callback_metrics import CallbackRejections
 from webhooks.form import MAX_BODY_BYTES
 from webhooks.health import Health
@@ -28,7 +30,7 @@ HEALTH_PATH = '/webhooks/healthz'
 logger = logging.getLogger(__name__)
 
 
-def _redis_unavailable(req, resp, ex, params) -> None:
+async def _redis_unavailable(req, resp, ex, params) -> None:
     # 503 makes Twilio retry the callback instead of dropping it as a client error.
     metrics.count_redis_error('webhooks')
     logger.error('Redis error on %s %s: %s', req.method, req.path, type(ex).__name__)
@@ -38,17 +40,22 @@ def _redis_unavailable(req, resp, ex, params) -> None:
     )
 
 
-class WebhooksApp(falcon.App):
-    """The Falcon app plus its background work, started and stopped with the worker.
+class WebhooksApp(falcon.asgi.App):
+    """Falcon's ASGI app plus its background work, started and stopped with it.
 
-    WSGI has no lifespan events: gunicorn's `post_worker_init` and `worker_exit`
-    hooks (deploy/gunicorn/webhooks.conf.py) call `start()` and `stop()`, so
+    The server's lifespan events (`Lifespan`) call `start()` and `stop()`, so
     nothing runs merely because the module was imported.
     """
 
-    def __init__(self, watcher: StateWatcher | None, **kwargs):
+    def __init__(
+        self,
+        watcher: StateWatcher | None,
+        room_state: AsyncRoomState | InlineRoomState,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.state_watcher = watcher
+        self.room_state = room_state
 
     def start(self) -> None:
         """Start watching for a Redis that came back empty (and rebuild now)."""
@@ -61,10 +68,26 @@ class WebhooksApp(falcon.App):
             self.state_watcher.stop()
 
 
+class Lifespan:
+    """ASGI lifespan: background work and the asyncio Redis pool, per worker."""
+
+    def __init__(self, app: WebhooksApp):
+        self._app = app
+
+    async def process_startup(self, scope, event) -> None:
+        # The watcher's first check rebuilds from the Rooms API: not on the loop.
+        await asyncio.to_thread(self._app.start)
+
+    async def process_shutdown(self, scope, event) -> None:
+        await asyncio.to_thread(self._app.stop)
+        await self._app.room_state.close()
+
+
 def create_app(
     config: WebhooksConfig | None = None,
     *,
     store: Store | None = None,
+    room_state: AsyncRoomState | InlineRoomState | None = None,
     max_body: int = MAX_BODY_BYTES,
     state_watcher: StateWatcher | None = None,
     watch: bool = True,
@@ -76,11 +99,21 @@ def create_app(
     otherwise one is made from `config` unless `state_watcher` is given. It
     starts only with `app.start()`. `client_factory` makes the Rooms API client
     that removes participants who may not publish (Twilio's, or local_video's).
+
+    Callbacks are merged through `room_state` (redis.asyncio, one round trip on
+    the event loop); the rare paths that call the Rooms API or read the stage
+    use `store` (sync, pooled) from threads. Given only a `store`, callbacks go
+    through it inline (`InlineRoomState`: tests on fakeredis).
     """
     config = config or WebhooksConfig.from_env()
-    # gunicorn sync workers serve one request at a time: the per-request Redis
-    # commands share one connection, without a pool checkout each.
-    store = store or Store.from_url(config.redis_url, single_connection=True)
+    if room_state is None:
+        room_state = (
+            InlineRoomState(store)
+            if store is not None
+            else AsyncRoomState.from_url(config.redis_url)
+        )
+    # A pool, not one connection: several threads may use it at once.
+    store = store or Store.from_url(config.redis_url)
     audience = AudienceStore(store)
     guard = PublishGuard(
         store,
@@ -88,13 +121,13 @@ def create_app(
         speakers=stage_speakers(audience, config.stage_slots),
     )
     if watch and state_watcher is None:
-        # Its own store: the watcher's thread must not share the request
-        # thread's single connection.
         state_watcher = watch_state(config)
     app = WebhooksApp(
         state_watcher if watch else None,
+        room_state,
         middleware=[metrics.RequestMetrics('webhooks'), CallbackRejections()],
     )
+    app.add_middleware(Lifespan(app))
     app.set_error_serializer(serialize_error)
     app.add_route(
         WEBHOOK_PATH,
@@ -104,13 +137,14 @@ def create_app(
             max_body,
             publish_guard=guard,
             stage=StageExits(audience, config.stage_slots),
+            room_state=room_state,
         ),
     )
-    app.add_route(HEALTH_PATH, Health(store))
-    app.add_route('/webhooks/livez', health.Liveness())
+    app.add_route(HEALTH_PATH, Health(room_state))
+    app.add_route('/webhooks/livez', health.AsyncLiveness())
     app.add_route(
         '/webhooks/readyz',
-        health.Readiness({'redis': health.redis_check(store, 'webhooks')}),
+        health.AsyncReadiness({'redis': health.redis_check(store, 'webhooks')}),
     )
     app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_error_handler(redis.RedisError, _redis_unavailable)

@@ -21,7 +21,7 @@ REASONS = {
 class CallbackRejections:
     """Falcon middleware: count refused callbacks by reason."""
 
-    def process_response(self, req, resp, resource, req_succeeded) -> None:
+    async def process_response(self, req, resp, resource, req_succeeded) -> None:
         if req.path != WEBHOOK_PATH or getattr(req.context, 'callback_counted', False):
             return
         status = resp.status_code

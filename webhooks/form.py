@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import falcon
+import falcon.asgi
 
 FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded'
 # Twilio's callbacks are well under 2 KiB; anything near this is not a callback.
@@ -24,7 +25,7 @@ def media_type(req: falcon.Request) -> str:
     return (req.content_type or '').split(';', 1)[0].strip().lower()
 
 
-def read_body(req: falcon.Request, limit: int) -> bytes:
+async def read_body(req: falcon.asgi.Request, limit: int) -> bytes:
     """Return the request body, or raise 413 if it is longer than `limit` bytes."""
     too_large = falcon.HTTPContentTooLarge(
         title='Request body too large',
@@ -34,7 +35,7 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     # the header decides; the bounded read keeps that true whatever the server does.
     if req.content_length is not None and req.content_length > limit:
         raise too_large
-    body = req.bounded_stream.read(limit + 1)
+    body = await req.bounded_stream.read(limit + 1)
     if len(body) > limit:
         raise too_large
     return body
@@ -69,7 +70,7 @@ def single_values(form: Form) -> dict[str, str]:
     return {name: values[0] for name, values in form.items()}
 
 
-def read_form(req: falcon.Request, resp, resource, params) -> None:
+async def read_form(req: falcon.asgi.Request, resp, resource, params) -> None:
     """Falcon hook: put the parsed body in `params['form']` (415, 413 or 400 otherwise).
 
     The resource sets `max_body` to its size limit.
@@ -80,5 +81,5 @@ def read_form(req: falcon.Request, resp, resource, params) -> None:
             description=f'Room status callbacks are sent as {FORM_MEDIA_TYPE}.',
         )
     params['form'] = parse_form(
-        read_body(req, getattr(resource, 'max_body', MAX_BODY_BYTES))
+        await read_body(req, getattr(resource, 'max_body', MAX_BODY_BYTES))
     )

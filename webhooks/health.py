@@ -5,16 +5,16 @@ from __future__ import annotations
 import falcon
 import redis
 
-from podium.store import Store
+from podium.store import AsyncRoomState
 
 
 class Health:
-    def __init__(self, store: Store):
-        self._store = store
+    def __init__(self, room_state: AsyncRoomState):
+        self._room_state = room_state
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
-            self._store.client.ping()
+            await self._room_state.ping()
         except redis.RedisError:
             raise falcon.HTTPServiceUnavailable(
                 title='Redis unavailable',

@@ -113,5 +113,5 @@ SPEC = openapi.document(
 )
 
 
-def OpenApiDocument() -> openapi.OpenApiResource:  # noqa: N802 - reads as a resource
-    return openapi.OpenApiResource(SPEC)
+def OpenApiDocument() -> openapi.AsyncOpenApiResource:  # noqa: N802 - a resource
+    return openapi.AsyncOpenApiResource(SPEC)

@@ -10,8 +10,9 @@ duplicate and retried callbacks, in any worker, leave the REST call to the
 first one. A failed call releases the marker, so the next callback about the
 participant (its other track, a retry) tries again.
 
-In the request, after the merge, not after answering: gunicorn's sync workers
-have no after-response hook, and a thread would be lost with its worker. The
+In the request, after the merge, not after answering: work left running after
+the answer would be lost with its worker. On the event-loop worker the check
+runs in a thread (`asyncio.to_thread`), so only this callback waits for it. The
 kick is one REST call (~100 ms) bounded by KICK_TIMEOUT for connecting and again
 for reading, so 8 s at worst: inside Twilio's 15 s callback timeout and the
 worker's own 15 s. If it ever ran over, Twilio's retry finds the marker and is
@@ -84,9 +85,21 @@ class PublishGuard:
         self._client = client
         self._speakers = speakers
 
+    @staticmethod
+    def concerns(event: RoomEvent) -> bool:
+        """Return whether `check` has anything to do for `event`, without I/O.
+
+        The presenter's tracks need no look-up: the event loop answers them
+        inline and hands only the rest (a speaker's slot, a forbidden publish,
+        which read Redis or call the Rooms API) to a thread.
+        """
+        return event.name == 'track-added' and not room_state.is_presenter(
+            event.identity
+        )
+
     def check(self, event: RoomEvent) -> bool:
         """Remove the event's participant if it may not publish; True if we did now."""
-        if event.name != 'track-added':
+        if not self.concerns(event):
             return False
         if publishing.may_publish(event.identity, self._speakers(event)):
             return False

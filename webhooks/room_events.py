@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import falcon
 
 from podium import metrics, recording_state, room_state
 from podium.room_state import InvalidEvent
-from podium.store import Store
+from podium.store import AsyncRoomState, InlineRoomState, Store
 from webhooks.form import MAX_BODY_BYTES, Form, read_form, single_values
 from webhooks.publish_guard import PublishGuard
 from webhooks.signature import TwilioSignature, verify_signature
@@ -22,6 +23,11 @@ class RoomEvents:
 
     Recording callbacks come here too (on the room's StatusCallback), and so do
     composition callbacks: the token service gives compositions this URL.
+
+    On the event loop: a participant or room callback is one round trip on
+    `room_state` (redis.asyncio). The rare callbacks that need more (recordings
+    and compositions, a speaker's slot, a forbidden publish) use the sync
+    `store` and the Rooms API in a thread, so they never hold up the others.
     """
 
     def __init__(
@@ -31,8 +37,10 @@ class RoomEvents:
         max_body: int = MAX_BODY_BYTES,
         publish_guard: PublishGuard | None = None,
         stage: StageExits | None = None,
+        room_state: AsyncRoomState | InlineRoomState | None = None,
     ):
         self._store = store
+        self._room_state = room_state or InlineRoomState(store)
         self._publish_guard = publish_guard
         self._stage = stage
         self.signature = signature  # read by the verify_signature hook
@@ -41,7 +49,7 @@ class RoomEvents:
     # Hooks run top to bottom: parse the body once, then check it is signed.
     @falcon.before(read_form)
     @falcon.before(verify_signature)
-    def on_post(self, req: falcon.Request, resp: falcon.Response, form: Form) -> None:
+    async def on_post(self, req, resp: falcon.Response, form: Form) -> None:
         fields = single_values(form)
         name = fields.get('StatusCallbackEvent', '')
         req.context.callback_counted = True
@@ -55,7 +63,9 @@ class RoomEvents:
                 description=str(ex),
             ) from None
         if media is not None:
-            self._apply_media(resp, media, fields.get('RoomName', ''))
+            await asyncio.to_thread(
+                self._apply_media, resp, media, fields.get('RoomName', '')
+            )
             return
         try:
             event = room_state.parse_event(fields)
@@ -78,7 +88,7 @@ class RoomEvents:
                 event.room_sid,
             )
             return
-        changed = self._store.apply_event(event)
+        changed = await self._room_state.apply_event(event)
         metrics.count_callback(name, 'applied' if changed else 'duplicate')
         if changed:  # a duplicate is a retry, late on purpose
             metrics.observe_callback_lag(event.timestamp)
@@ -92,10 +102,10 @@ class RoomEvents:
         )
         # After the merge: what pages show never waits on the Rooms API, and a
         # failed removal still answers 204 (the marker makes the next one retry).
-        if self._publish_guard is not None:
-            self._publish_guard.check(event)
-        if self._stage is not None:
-            self._stage.check(event)
+        if self._publish_guard is not None and self._publish_guard.concerns(event):
+            await asyncio.to_thread(self._publish_guard.check, event)
+        if self._stage is not None and self._stage.concerns(event):
+            await asyncio.to_thread(self._stage.check, event)
 
     def _apply_media(self, resp, event, room_name: str) -> None:
         resp.status = falcon.HTTP_204

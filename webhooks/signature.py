@@ -111,7 +111,7 @@ class TwilioSignature:
             )
 
 
-def verify_signature(req: falcon.Request, resp, resource, params) -> None:
+async def verify_signature(req: falcon.Request, resp, resource, params) -> None:
     """Falcon hook: check the signature over `params['form']` with `resource.signature`.
 
     Runs after `webhooks.form.read_form`, which supplies the form.

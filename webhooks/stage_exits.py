@@ -35,14 +35,20 @@ class StageExits:
         self._slots = slots
         self._clock = clock
 
+    def concerns(self, event: RoomEvent) -> bool:
+        """Return whether `check` has anything to do for `event`, without I/O."""
+        return (
+            event.name == 'participant-disconnected'
+            and stage.slot_of(event.identity, self._slots) is not None
+            and room_state.presentation_id_for(event.room_name) is not None
+        )
+
     def check(self, event: RoomEvent) -> bool:
         """Free the event's slot if a speaking slot connection left; True if it did."""
-        if event.name != 'participant-disconnected':
+        if not self.concerns(event):
             return False
         slot = stage.slot_of(event.identity, self._slots)
         presentation_id = room_state.presentation_id_for(event.room_name)
-        if slot is None or presentation_id is None:
-            return False
 
         def left(state: dict) -> tuple[dict, bool]:
             after = stage.slot_left(state, slot, event.timestamp)

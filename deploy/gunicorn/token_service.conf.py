@@ -1,12 +1,16 @@
-"""Gunicorn settings for the token service (`token_service.wsgi:app`).
+"""Gunicorn settings for the token service (`token_service.asgi:app`, ASGI).
 
-    gunicorn -c deploy/gunicorn/token_service.conf.py token_service.wsgi:app
+    gunicorn -c deploy/gunicorn/token_service.conf.py token_service.asgi:app
+
+Gunicorn manages the processes; uvicorn's worker (`uvicorn_worker.UvicornWorker`)
+runs the ASGI app inside each.
 
 Every value that differs between machines comes from the environment (the same
 variables `.env.example` documents), so one file serves the dev stack, systemd and
 containers. Gunicorn executes this file as Python when it starts the master.
 """
 
+import logging
 import os
 
 
@@ -19,24 +23,16 @@ def _env_int(name, default):
 # Loopback only: nginx is the one public entry point (docs/architecture.md).
 bind = f'127.0.0.1:{_env_int("PODIUM_TOKEN_PORT", 8002)}'
 
-# sync, one request per process at a time. A token request is CPU-bound: one
-# loopback Redis round trip, then signing. Only the first token of a
-# presentation, and then one per PODIUM_ROOM_CHECK_INTERVAL, waits on Twilio's
-# Rooms API (hundreds of ms), and that blocks only its own worker while the
-# others carry on. Measured on one worker (bench/README.md): gthread with 8
-# threads cost ~0.89 ms CPU per token, 2 threads ~0.78, 1 thread ~0.70, sync
-# ~0.57; the thread hand-off, keep-alive polling and GIL switching cost more
-# than they save. The price: a sync worker closes every connection, so nginx's
-# upstream keep-alive goes unused (a loopback connect, counted in those figures).
-worker_class = 'sync'
+# An event loop per worker (uvicorn's worker: uvloop, httptools). A token is one
+# Redis round trip (redis.asyncio) and a signature, so one process keeps many in
+# flight; gunicorn's sync worker cost more per request than the token itself
+# (bench/README.md). The other routes are sync resources run in threads
+# (token_service/on_the_loop.py), so a Rooms API wait holds up its own request
+# only.
+worker_class = 'uvicorn_worker.UvicornWorker'
 
-# Processes: gunicorn's rule for sync workers (2 x cores + 1), capped for small
-# hosts. They are what absorbs the occasional Rooms API wait now.
-workers = _env_int('PODIUM_TOKEN_WORKERS', min(2 * (os.cpu_count() or 1) + 1, 8))
-
-# Threads per worker. More than 1 makes gunicorn use gthread instead of sync
-# (worth it only if Rooms API calls are slow and memory for processes is short).
-threads = _env_int('PODIUM_TOKEN_THREADS', 1)
+# One event loop per core keeps every core busy; more only adds processes.
+workers = _env_int('PODIUM_TOKEN_WORKERS', min(os.cpu_count() or 1, 8))
 
 # A request (including its Twilio calls) that takes longer than this is killed
 # and its worker replaced; Twilio answers in well under a second normally.
@@ -51,14 +47,14 @@ graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 max_requests = 20000
 max_requests_jitter = 2000
 
-# Seconds an idle keep-alive connection from nginx stays open (gthread only; sync
-# workers close each connection after the response, and nginx then opens a new
-# one). Must be longer than the `keepalive_timeout` of the matching nginx upstream
-# (4 s) so nginx never reuses a connection gunicorn is closing (a POST -> 502).
+# Seconds an idle keep-alive connection from nginx stays open. Must be longer
+# than the `keepalive_timeout` of the matching nginx upstream (4 s) so nginx
+# never reuses a connection the worker is closing (a POST -> 502).
 keepalive = 5
 
 # Request limits: our requests are small JSON bodies with a short path; anything
 # far beyond this is abuse. (Body size is capped by nginx: client_max_body_size.)
+# Gunicorn enforces these for its own workers only; uvicorn applies its own.
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
@@ -86,19 +82,38 @@ control_socket_disable = True
 proc_name = 'podium-token'
 
 # Logs go to stdout/stderr; systemd's journal or the dev stack collects them.
+# UvicornWorker sends uvicorn's access log to gunicorn's access handlers, so
+# `accesslog` must be set for requests to be logged at all.
 accesslog = '-'
 errorlog = '-'
-# The same access lines, built without gunicorn's per-request dicts of every
-# header and environ entry (~15% of a request's CPU; podium/access_log.py).
-logger_class = 'podium.access_log.AccessLogger'
 loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 
-# Path WITHOUT the query string (%(U)s, not %(r)s), no Referer, no Authorization
-# user (%(u)s): those can carry tokens or keys. The client address is the one nginx
-# forwarded.
+# Used only if the worker class changes: uvicorn formats its own access lines
+# (see `post_worker_init` for how query strings are kept out of them).
 access_log_format = (
     '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 )
+
+
+class _DropQueryString(logging.Filter):
+    """Remove the query string from uvicorn's access lines: it may carry secrets."""
+
+    def filter(self, record):
+        # uvicorn logs ('%s - "%s %s HTTP/%s" %d', client, method, path?query, ...).
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = str(args[2]).split('?', 1)[0]
+            record.args = tuple(args)
+        return True
+
+
+def post_worker_init(worker):
+    """Finish configuring uvicorn inside each worker, before it serves."""
+    logging.getLogger('uvicorn.access').addFilter(_DropQueryString())
+    config = getattr(worker, 'config', None)
+    if config is not None:
+        # UvicornWorker does not pass graceful_timeout on to uvicorn.
+        config.timeout_graceful_shutdown = max(1, worker.cfg.graceful_timeout - 2)
 
 
 # Prometheus metrics (podium/metrics.py): workers write them to files under

@@ -1,11 +1,15 @@
-"""Gunicorn settings for the webhooks service (`webhooks.wsgi:app`).
+"""Gunicorn settings for the webhooks service (`webhooks.asgi:app`, ASGI).
 
-    gunicorn -c deploy/gunicorn/webhooks.conf.py webhooks.wsgi:app
+    gunicorn -c deploy/gunicorn/webhooks.conf.py webhooks.asgi:app
+
+Gunicorn manages the processes; uvicorn's worker (`uvicorn_worker.UvicornWorker`,
+with uvloop and httptools) runs the ASGI app inside each.
 
 Every value that differs between machines comes from the environment (the same
 variables `.env.example` documents). Gunicorn executes this file as Python.
 """
 
+import logging
 import os
 
 
@@ -18,12 +22,13 @@ def _env_int(name, default):
 # Loopback only: Twilio reaches us through nginx at PODIUM_PUBLIC_URL.
 bind = f'127.0.0.1:{_env_int("PODIUM_WEBHOOKS_PORT", 8003)}'
 
-# sync: a callback is a signature check plus one short Redis transaction, all CPU
-# or loopback I/O, and nginx buffers slow clients for us.
-worker_class = 'sync'
+# An event loop per worker: a callback is a signature check and one Redis round
+# trip (redis.asyncio), so one process keeps many in flight, and gunicorn's sync
+# worker cost more per request than the callback itself (bench/README.md).
+worker_class = 'uvicorn_worker.UvicornWorker'
 
-# Gunicorn's rule of thumb for sync workers (2 x cores + 1), capped for small hosts.
-workers = _env_int('PODIUM_WEBHOOKS_WORKERS', min(2 * (os.cpu_count() or 1) + 1, 8))
+# One event loop per core keeps every core busy; more only adds processes.
+workers = _env_int('PODIUM_WEBHOOKS_WORKERS', min(os.cpu_count() or 1, 8))
 
 # Twilio gives a callback about 15 s in all; answering later is pointless.
 timeout = _env_int('PODIUM_WEBHOOKS_TIMEOUT', 15)
@@ -36,12 +41,12 @@ graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 max_requests = 50000
 max_requests_jitter = 5000
 
-# Sync workers close every connection after the response; the setting only
-# matters if worker_class changes. nginx's webhooks upstream keeps no idle
-# connections for that reason.
-keepalive = 2
+# Seconds an idle keep-alive connection stays open (uvicorn reads it too).
+keepalive = 5
 
 # A callback is a form of a dozen short fields; refuse anything far larger.
+# Gunicorn enforces these for its own workers only; uvicorn applies its own
+# parser limits, and webhooks/form.py caps the body.
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
@@ -56,7 +61,8 @@ secure_scheme_headers = {'X-FORWARDED-PROTO': 'https'}
 # We do not mount under a prefix; never let a header rewrite SCRIPT_NAME/PATH_INFO.
 forwarder_headers = ''
 
-# Build the app in each worker, after fork: no Redis connection crosses a fork.
+# Build the app in each worker, after fork: asyncio Redis clients must belong to
+# the worker's own event loop, and no connection crosses a fork.
 preload_app = False
 
 # Gunicorn >= 25.1 opens a control socket under $HOME by default; several
@@ -67,32 +73,41 @@ control_socket_disable = True
 proc_name = 'podium-webhooks'
 
 # Logs go to stdout/stderr; systemd's journal or the dev stack collects them.
+# UvicornWorker sends uvicorn's access log to gunicorn's access handlers, so
+# `accesslog` must be set for requests to be logged at all. Its lines carry no
+# Referer, no X-Twilio-Signature and (see below) no query string.
 accesslog = '-'
 errorlog = '-'
-# The same access lines, built without gunicorn's per-request dicts of every
-# header and environ entry (~15% of a request's CPU; podium/access_log.py).
-logger_class = 'podium.access_log.AccessLogger'
 loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 
-# Path without query string, no Referer, no X-Twilio-Signature, no Basic-auth
-# user: only what is needed to follow a request.
+# Used only if the worker class changes: uvicorn formats its own access lines.
 access_log_format = (
     '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 )
 
 
+class _DropQueryString(logging.Filter):
+    """Remove the query string from uvicorn's access lines: only the path is needed."""
+
+    def filter(self, record):
+        # uvicorn logs ('%s - "%s %s HTTP/%s" %d', client, method, path?query, ...).
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = str(args[2]).split('?', 1)[0]
+            record.args = tuple(args)
+        return True
+
+
 # The app's background work (rebuilding room state from the Rooms API when Redis
-# comes back empty) runs per worker, started after the fork and stopped on exit.
+# comes back empty) starts and stops with the ASGI lifespan (webhooks/app.py).
 def post_worker_init(worker):
-    """Start the webhooks app's background work in a new worker."""
-    worker.wsgi.start()
-
-
-def worker_exit(server, worker):
-    """Stop the webhooks app's background work as the worker leaves."""
-    app = getattr(worker, 'wsgi', None)
-    if app is not None:
-        app.stop()
+    """Finish configuring uvicorn inside each worker, before it serves."""
+    logging.getLogger('uvicorn.access').addFilter(_DropQueryString())
+    config = getattr(worker, 'config', None)
+    if config is not None:
+        # UvicornWorker does not pass graceful_timeout on to uvicorn; in-flight
+        # callbacks get it (a little less), then the worker exits cleanly.
+        config.timeout_graceful_shutdown = max(1, worker.cfg.graceful_timeout - 2)
 
 
 # Prometheus metrics (podium/metrics.py): workers write them to files under

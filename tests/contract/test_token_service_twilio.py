@@ -7,10 +7,9 @@ assertions are on the HTTP requests that reach the fake.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import falcon.testing
 import pytest
@@ -326,16 +325,23 @@ def test_subscribe_rules_before_connecting_is_409(client, fake, presentation):
 
 
 def test_a_crowd_arriving_at_once_gets_one_room(client, fake, presentation, store):
-    # gthread workers serve these concurrently; some creates lose with 53113.
+    # The event loop serves these concurrently, each asking the Rooms API from
+    # its own thread; some creates lose with 53113.
     crowd = 8
-    barrier = threading.Barrier(crowd)
 
-    def join(_):
-        barrier.wait(timeout=10)
-        return attend(client, presentation)
+    async def arrive() -> list:
+        async with falcon.testing.ASGIConductor(client.app) as conductor:
+            return await asyncio.gather(
+                *(
+                    conductor.simulate_post(
+                        f'/api/presentations/{presentation["id"]}/tokens',
+                        json={'role': 'attendee'},
+                    )
+                    for _ in range(crowd)
+                )
+            )
 
-    with ThreadPoolExecutor(crowd) as pool:
-        results = list(pool.map(join, range(crowd)))
+    results = asyncio.run(arrive())
 
     assert [r.status_code for r in results] == [200] * crowd
     (sid,) = fake.rooms

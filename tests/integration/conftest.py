@@ -26,7 +26,6 @@ from tests.fake_twilio import FakeTwilio
 # One process per service keeps start-up under a second on two cores.
 SMALL_STACK = {
     'PODIUM_TOKEN_WORKERS': '1',
-    'PODIUM_TOKEN_THREADS': '4',
     'PODIUM_WEBHOOKS_WORKERS': '1',
     'PODIUM_WEB_WORKERS': '1',
     'PODIUM_GRACEFUL_TIMEOUT': '3',

@@ -56,7 +56,7 @@ def fuzz_app():
 
 
 # Loaded at import: schemathesis's lazy `from_fixture` does not run on pytest 9.
-schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, fuzz_app())
+schema = schemathesis.openapi.from_asgi(OPENAPI_PATH, fuzz_app())
 
 
 @schema.hooks.apply(flatmap_path_parameters)

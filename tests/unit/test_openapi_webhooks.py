@@ -38,7 +38,7 @@ FUZZ = settings(
 )
 
 # Loaded at import: schemathesis's lazy `from_fixture` does not run on pytest 9.
-schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, fuzz_app())
+schema = schemathesis.openapi.from_asgi(OPENAPI_PATH, fuzz_app())
 
 
 @schema.parametrize()

@@ -292,6 +292,8 @@ def test_the_file_streams_through_with_the_key(client, store, session):
     assert 'attachment' in result.headers['content-disposition']
     assert session.gets[0][0].startswith('https://media.test/')
     assert 'media.test' not in result.text[:100]
+    # Pulled chunk by chunk off the event loop, and let go once sent.
+    assert session.answer.closed
 
 
 def test_the_signed_link_opens_the_file_until_it_expires(client, store, clock, config):

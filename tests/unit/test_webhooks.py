@@ -10,11 +10,12 @@ from urllib.parse import urlencode
 
 import fakeredis
 import falcon
+import falcon.asgi
 import pytest
 from falcon import testing
 
 from podium.config import ConfigError
-from podium.store import CHANGES_CHANNEL, Store
+from podium.store import CHANGES_CHANNEL, AsyncRoomState, Store
 from tests.unit.test_signatures import twilio_signature
 from webhooks.app import create_app
 
@@ -77,9 +78,12 @@ def seed(store: Store) -> None:
 
 
 @pytest.fixture
-def client(config, store) -> testing.TestClient:
+def client(config, store, async_room_state) -> testing.TestClient:
+    """The app as deployed: callbacks merged through redis.asyncio (fakeredis's)."""
     seed(store)
-    return testing.TestClient(create_app(config, store=store))
+    return testing.TestClient(
+        create_app(config, store=store, room_state=async_room_state)
+    )
 
 
 def view(store: Store) -> dict:
@@ -449,9 +453,10 @@ def test_create_app_refuses_to_start_without_the_auth_token(env, store, monkeypa
         create_app(store=store)
 
 
-def test_wsgi_module_builds_the_app(env, monkeypatch):
+def test_asgi_module_builds_the_app(env, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delitem(sys.modules, 'webhooks.wsgi', raising=False)
-    module = importlib.import_module('webhooks.wsgi')
-    assert isinstance(module.app, falcon.App)
+    monkeypatch.delitem(sys.modules, 'webhooks.asgi', raising=False)
+    module = importlib.import_module('webhooks.asgi')
+    assert isinstance(module.app, falcon.asgi.App)
+    assert isinstance(module.app.room_state, AsyncRoomState)
