@@ -1674,7 +1674,21 @@ def async_client(url: str):
     return redis.asyncio.Redis(connection_pool=pool)
 
 
-class AsyncTokenStore:
+class _AsyncRedisUser:
+    """What the event-loop stores share: their client, its pool's close and ping."""
+
+    @property
+    def client(self):
+        return self._redis
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+
+class AsyncTokenStore(_AsyncRedisUser):
     """The token service's hot path on redis.asyncio, for its event-loop worker.
 
     The same script, keys and values as `Store.count_and_read_presentation`,
@@ -1688,16 +1702,6 @@ class AsyncTokenStore:
     @classmethod
     def from_url(cls, url: str) -> AsyncTokenStore:
         return cls(async_client(url))
-
-    @property
-    def client(self):
-        return self._redis
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
 
     async def count_request(
         self, scope: str, client: str, window: int, now: float
@@ -1743,7 +1747,7 @@ class AsyncTokenStore:
             await pipe.execute()
 
 
-class AsyncRoomState:
+class AsyncRoomState(_AsyncRedisUser):
     """`Store.apply_event` on redis.asyncio, for an event-loop webhooks worker.
 
     The same compare-and-set script, keys and values as the sync Store (both go
@@ -1765,16 +1769,6 @@ class AsyncRoomState:
         command at a time anyway) instead of failing with a 503.
         """
         return cls(async_client(url))
-
-    @property
-    def client(self):
-        return self._redis
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
 
     async def apply_event(self, event: RoomEvent) -> bool:
         """Merge one callback into the stored state atomically; True if it changed."""

@@ -10,18 +10,19 @@ variables `.env.example` documents), so one file serves the dev stack, systemd a
 containers. Gunicorn executes this file as Python when it starts the master.
 """
 
-import logging
 import os
 
-
-def _env_int(name, default):
-    """Return the integer in environment variable `name`, or `default` if unset."""
-    raw = os.environ.get(name, '').strip()
-    return int(raw) if raw else default
-
+# The hooks every service shares (gunicorn takes hooks by name from this module).
+from podium.gunicorn_hooks import (  # noqa: F401
+    child_exit,
+    env_int,
+    on_exit,
+    on_starting,
+    post_worker_init,
+)
 
 # Loopback only: nginx is the one public entry point (docs/architecture.md).
-bind = f'127.0.0.1:{_env_int("PODIUM_TOKEN_PORT", 8002)}'
+bind = f'127.0.0.1:{env_int("PODIUM_TOKEN_PORT", 8002)}'
 
 # An event loop per worker (uvicorn's worker: uvloop, httptools). A token is one
 # Redis round trip (redis.asyncio) and a signature, so one process keeps many in
@@ -32,14 +33,14 @@ bind = f'127.0.0.1:{_env_int("PODIUM_TOKEN_PORT", 8002)}'
 worker_class = 'uvicorn_worker.UvicornWorker'
 
 # One event loop per core keeps every core busy; more only adds processes.
-workers = _env_int('PODIUM_TOKEN_WORKERS', min(os.cpu_count() or 1, 8))
+workers = env_int('PODIUM_TOKEN_WORKERS', min(os.cpu_count() or 1, 8))
 
 # A request (including its Twilio calls) that takes longer than this is killed
 # and its worker replaced; Twilio answers in well under a second normally.
-timeout = _env_int('PODIUM_TOKEN_TIMEOUT', 30)
+timeout = env_int('PODIUM_TOKEN_TIMEOUT', 30)
 
 # On SIGTERM, in-flight requests get this long to finish before workers are killed.
-graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
+graceful_timeout = env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 
 # Recycle each worker after this many requests (plus up to `max_requests_jitter`,
 # so they do not all restart at once) to bound slow memory growth. Not lower: at
@@ -89,44 +90,10 @@ errorlog = '-'
 loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 
 # Used only if the worker class changes: uvicorn formats its own access lines
-# (see `post_worker_init` for how query strings are kept out of them).
+# (podium/gunicorn_hooks.py keeps query strings out of them).
 access_log_format = (
     '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 )
-
-
-class _DropQueryString(logging.Filter):
-    """Remove the query string from uvicorn's access lines: it may carry secrets."""
-
-    def filter(self, record):
-        # uvicorn logs ('%s - "%s %s HTTP/%s" %d', client, method, path?query, ...).
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
-            args = list(record.args)
-            args[2] = str(args[2]).split('?', 1)[0]
-            record.args = tuple(args)
-        return True
-
-
-def post_worker_init(worker):
-    """Finish configuring uvicorn inside each worker, before it serves."""
-    logging.getLogger('uvicorn.access').addFilter(_DropQueryString())
-    config = getattr(worker, 'config', None)
-    if config is not None:
-        # UvicornWorker does not pass graceful_timeout on to uvicorn.
-        config.timeout_graceful_shutdown = max(1, worker.cfg.graceful_timeout - 2)
-
-
-# Prometheus metrics (podium/metrics.py): workers write them to files under
-# PROMETHEUS_MULTIPROC_DIR (a fresh directory per start: the launcher, systemd's
-# RuntimeDirectory); the master serves their sum on its own loopback port
-# (PODIUM_TOKEN_METRICS_PORT), which nginx does not route.
-def on_starting(server):
-    """Start from empty metric files: the previous master's workers are gone."""
-    directory = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
-    if directory:
-        for name in os.listdir(directory):
-            if name.endswith('.db'):
-                os.remove(os.path.join(directory, name))
 
 
 def when_ready(server):
@@ -135,17 +102,3 @@ def when_ready(server):
     from podium.metrics import serve
 
     server.podium_metrics = serve(MetricsConfig.from_env('token'))
-
-
-def child_exit(server, worker):
-    """A dead worker's live gauges (open event streams) no longer count."""
-    from podium.metrics import mark_process_dead
-
-    mark_process_dead(worker.pid)
-
-
-def on_exit(server):
-    """Stop the metrics listener with the master."""
-    listener = getattr(server, 'podium_metrics', None)
-    if listener is not None:
-        listener.close()

@@ -7,18 +7,19 @@ runs the ASGI app inside each. Every value that differs between machines comes f
 the environment (see `.env.example`). Gunicorn executes this file as Python.
 """
 
-import logging
 import os
 
-
-def _env_int(name, default):
-    """Return the integer in environment variable `name`, or `default` if unset."""
-    raw = os.environ.get(name, '').strip()
-    return int(raw) if raw else default
-
+# The hooks every service shares (gunicorn takes hooks by name from this module).
+from podium.gunicorn_hooks import (  # noqa: F401
+    child_exit,
+    env_int,
+    on_exit,
+    on_starting,
+    post_worker_init,
+)
 
 # Loopback only: pages and the live state stream are served through nginx.
-bind = f'127.0.0.1:{_env_int("PODIUM_WEB_PORT", 8001)}'
+bind = f'127.0.0.1:{env_int("PODIUM_WEB_PORT", 8001)}'
 
 # ASGI: every open page holds a Server-Sent Events stream for the whole talk, so
 # the worker must hold thousands of idle connections, which only an event loop can.
@@ -26,15 +27,15 @@ worker_class = 'uvicorn_worker.UvicornWorker'
 
 # Each worker runs one event loop; one per core is plenty, and each subscribes to
 # Redis once.
-workers = _env_int('PODIUM_WEB_WORKERS', min(os.cpu_count() or 1, 4))
+workers = env_int('PODIUM_WEB_WORKERS', min(os.cpu_count() or 1, 4))
 
 # For async workers this is a heartbeat: a loop blocked this long is restarted.
 # Long-lived SSE streams are fine, they do not block the loop.
-timeout = _env_int('PODIUM_WEB_TIMEOUT', 30)
+timeout = env_int('PODIUM_WEB_TIMEOUT', 30)
 
 # SSE streams never finish on their own, so a graceful stop would always wait the
 # full time; keep it short. Pages reconnect and resume with Last-Event-ID.
-graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 10)
+graceful_timeout = env_int('PODIUM_GRACEFUL_TIMEOUT', 10)
 
 # Recycle a worker after this many requests (plus jitter). Higher than the WSGI
 # services because a recycle drops the worker's open streams (they reconnect).
@@ -79,46 +80,10 @@ errorlog = '-'
 loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
 
 # Used only if the worker class changes: uvicorn formats its own access lines
-# (see `post_worker_init` below for how we keep query strings out of them).
+# (podium/gunicorn_hooks.py keeps query strings out of them).
 access_log_format = (
     '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 )
-
-
-class _DropQueryString(logging.Filter):
-    """Remove the query string from uvicorn's access lines: it may carry secrets."""
-
-    def filter(self, record):
-        # uvicorn logs ('%s - "%s %s HTTP/%s" %d', client, method, path?query, ...).
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
-            args = list(record.args)
-            args[2] = str(args[2]).split('?', 1)[0]
-            record.args = tuple(args)
-        return True
-
-
-def post_worker_init(worker):
-    """Finish configuring uvicorn inside each worker, before it serves."""
-    logging.getLogger('uvicorn.access').addFilter(_DropQueryString())
-    config = getattr(worker, 'config', None)
-    if config is not None:
-        # UvicornWorker does not pass graceful_timeout on to uvicorn, which would
-        # then wait for SSE streams until gunicorn SIGKILLs the worker. Cancel them
-        # a little before that instead, so the worker exits cleanly.
-        config.timeout_graceful_shutdown = max(1, worker.cfg.graceful_timeout - 2)
-
-
-# Prometheus metrics (podium/metrics.py): workers write them to files under
-# PROMETHEUS_MULTIPROC_DIR (a fresh directory per start: the launcher, systemd's
-# RuntimeDirectory); the master serves their sum on its own loopback port
-# (PODIUM_WEB_METRICS_PORT), which nginx does not route.
-def on_starting(server):
-    """Start from empty metric files: the previous master's workers are gone."""
-    directory = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
-    if directory:
-        for name in os.listdir(directory):
-            if name.endswith('.db'):
-                os.remove(os.path.join(directory, name))
 
 
 def when_ready(server):
@@ -127,17 +92,3 @@ def when_ready(server):
     from podium.metrics import serve
 
     server.podium_metrics = serve(MetricsConfig.from_env('web'))
-
-
-def child_exit(server, worker):
-    """A dead worker's live gauges (open event streams) no longer count."""
-    from podium.metrics import mark_process_dead
-
-    mark_process_dead(worker.pid)
-
-
-def on_exit(server):
-    """Stop the metrics listener with the master."""
-    listener = getattr(server, 'podium_metrics', None)
-    if listener is not None:
-        listener.close()

@@ -9,18 +9,19 @@ Every value that differs between machines comes from the environment (the same
 variables `.env.example` documents). Gunicorn executes this file as Python.
 """
 
-import logging
 import os
 
-
-def _env_int(name, default):
-    """Return the integer in environment variable `name`, or `default` if unset."""
-    raw = os.environ.get(name, '').strip()
-    return int(raw) if raw else default
-
+# The hooks every service shares (gunicorn takes hooks by name from this module).
+from podium.gunicorn_hooks import (  # noqa: F401
+    child_exit,
+    env_int,
+    on_exit,
+    on_starting,
+    post_worker_init,
+)
 
 # Loopback only: Twilio reaches us through nginx at PODIUM_PUBLIC_URL.
-bind = f'127.0.0.1:{_env_int("PODIUM_WEBHOOKS_PORT", 8003)}'
+bind = f'127.0.0.1:{env_int("PODIUM_WEBHOOKS_PORT", 8003)}'
 
 # An event loop per worker: a callback is a signature check and one Redis round
 # trip (redis.asyncio), so one process keeps many in flight, and gunicorn's sync
@@ -28,13 +29,13 @@ bind = f'127.0.0.1:{_env_int("PODIUM_WEBHOOKS_PORT", 8003)}'
 worker_class = 'uvicorn_worker.UvicornWorker'
 
 # One event loop per core keeps every core busy; more only adds processes.
-workers = _env_int('PODIUM_WEBHOOKS_WORKERS', min(os.cpu_count() or 1, 8))
+workers = env_int('PODIUM_WEBHOOKS_WORKERS', min(os.cpu_count() or 1, 8))
 
 # Twilio gives a callback about 15 s in all; answering later is pointless.
-timeout = _env_int('PODIUM_WEBHOOKS_TIMEOUT', 15)
+timeout = env_int('PODIUM_WEBHOOKS_TIMEOUT', 15)
 
 # On SIGTERM, in-flight callbacks get this long to finish before workers are killed.
-graceful_timeout = _env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
+graceful_timeout = env_int('PODIUM_GRACEFUL_TIMEOUT', 30)
 
 # Recycle each worker after this many requests (plus jitter so they do not all
 # restart together) to bound slow memory growth.
@@ -75,7 +76,7 @@ proc_name = 'podium-webhooks'
 # Logs go to stdout/stderr; systemd's journal or the dev stack collects them.
 # UvicornWorker sends uvicorn's access log to gunicorn's access handlers, so
 # `accesslog` must be set for requests to be logged at all. Its lines carry no
-# Referer, no X-Twilio-Signature and (see below) no query string.
+# Referer, no X-Twilio-Signature and no query string (podium/gunicorn_hooks.py).
 accesslog = '-'
 errorlog = '-'
 loglevel = os.environ.get('PODIUM_LOG_LEVEL', 'info')
@@ -86,59 +87,8 @@ access_log_format = (
 )
 
 
-class _DropQueryString(logging.Filter):
-    """Remove the query string from uvicorn's access lines: only the path is needed."""
-
-    def filter(self, record):
-        # uvicorn logs ('%s - "%s %s HTTP/%s" %d', client, method, path?query, ...).
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
-            args = list(record.args)
-            args[2] = str(args[2]).split('?', 1)[0]
-            record.args = tuple(args)
-        return True
-
-
-# The app's background work (rebuilding room state from the Rooms API when Redis
-# comes back empty) starts and stops with the ASGI lifespan (webhooks/app.py).
-def post_worker_init(worker):
-    """Finish configuring uvicorn inside each worker, before it serves."""
-    logging.getLogger('uvicorn.access').addFilter(_DropQueryString())
-    config = getattr(worker, 'config', None)
-    if config is not None:
-        # UvicornWorker does not pass graceful_timeout on to uvicorn; in-flight
-        # callbacks get it (a little less), then the worker exits cleanly.
-        config.timeout_graceful_shutdown = max(1, worker.cfg.graceful_timeout - 2)
-
-
-# Prometheus metrics (podium/metrics.py): workers write them to files under
-# PROMETHEUS_MULTIPROC_DIR (a fresh directory per start: the launcher, systemd's
-# RuntimeDirectory); the master serves their sum on its own loopback port
-# (PODIUM_WEBHOOKS_METRICS_PORT), which nginx does not route.
-def on_starting(server):
-    """Start from empty metric files: the previous master's workers are gone."""
-    directory = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
-    if directory:
-        for name in os.listdir(directory):
-            if name.endswith('.db'):
-                os.remove(os.path.join(directory, name))
-
-
 def when_ready(server):
     """Start the metrics listener in the master, once it is ready."""
     from webhooks.metrics import serve_metrics
 
     server.podium_metrics = serve_metrics()
-
-
-def child_exit(server, worker):
-    """A dead worker's live gauges (open event streams) no longer count."""
-    from podium.metrics import mark_process_dead
-
-    mark_process_dead(worker.pid)
-
-
-def on_exit(server):
-    """Stop the metrics listener with the master."""
-    listener = getattr(server, 'podium_metrics', None)
-    if listener is not None:
-        listener.close()
