@@ -344,6 +344,13 @@ class Store:
     def client(self) -> redis.Redis:
         return self._redis
 
+    def close(self) -> None:
+        """Close the hot connection and the pool's connections."""
+        if self._hot_client is not None:
+            self._hot_client.close()
+            self._hot_client = None
+        self._redis.close()
+
     def _hot(self) -> redis.Redis:
         """Return the client for the per-request paths (see `from_url`).
 

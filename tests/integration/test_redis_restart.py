@@ -68,8 +68,19 @@ def redis_restartable(tmp_path) -> Iterator[RedisServer]:
             server.kill()
 
 
-def test_token_service_writes_go_on_after_a_redis_restart(config, redis_restartable):
+@pytest.fixture
+def store(redis_restartable) -> Iterator[Store]:
+    """A service's store on the restartable server, closed after the test."""
     store = Store.from_url(redis_restartable.url, single_connection=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def test_token_service_writes_go_on_after_a_redis_restart(
+    config, redis_restartable, store
+):
     app = create_app(
         dataclasses.replace(config, redis_url=redis_restartable.url),
         store=store,
@@ -98,8 +109,7 @@ def test_token_service_writes_go_on_after_a_redis_restart(config, redis_restarta
     assert reacted.status_code == 202, reacted.text  # not retried: the pool's check
 
 
-def test_webhooks_merge_goes_on_after_a_redis_restart(redis_restartable):
-    store = Store.from_url(redis_restartable.url, single_connection=True)
+def test_webhooks_merge_goes_on_after_a_redis_restart(redis_restartable, store):
     store.create_presentation({'id': 'restarted1', 'title': 'T', 'created_at': '0'})
     room = room_state.room_name_for('restarted1')
 
