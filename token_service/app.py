@@ -100,7 +100,9 @@ def create_app(
         )
     store = store or Store.from_url(config.redis_url)
     rooms = rooms or Rooms(client_factory(config), config)
-    rate_limits = rate_limits or RateLimitSettings.from_env()
+    rate_limits = rate_limits or RateLimitSettings.from_env(
+        backend=config.video_backend
+    )
 
     limiter = RateLimiter(
         store,

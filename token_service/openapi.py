@@ -310,7 +310,7 @@ PATHS = {
         'post': {
             'summary': 'The room is full: broadcast, so this attendee can watch',
             'operationId': 'broadcastOverflow',
-            'description': 'Needs the attendee\'s access token; refused (409) while '
+            'description': "Needs the attendee's access token; refused (409) while "
             'the room has space, and on the Twilio backend.',
             'security': [{'accessToken': []}],
             'responses': {

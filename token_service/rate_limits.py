@@ -33,6 +33,10 @@ DEFAULT_TOKENS_PER_MINUTE = 120
 DEFAULT_SUBSCRIBE_RULES_PER_MINUTE = 12
 # Half of Twilio's ~20 writes/s per account: two talks starting at once fit.
 DEFAULT_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND = 10
+# The local backend has no REST write budget to protect: off, so an audience of
+# hundreds pressing Join in the same seconds is never refused (bench/media's join
+# storm: 150 joins in 10 s ran out of a page's retries at 10 a second).
+LOCAL_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND = 0
 DEFAULT_TRUSTED_PROXIES = '127.0.0.1,::1'
 # Audience interaction, per identity (an attendee's access token), not address:
 # a lecture hall behind one NAT is hundreds of people.
@@ -85,7 +89,10 @@ class RateLimitSettings:
     reactions_per_second: int = DEFAULT_REACTIONS_PER_SECOND
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, backend: str = 'twilio'
+    ) -> RateLimitSettings:
+        """Read the limits; `backend` sets the per-presentation subscribe default."""
         env = os.environ if environ is None else environ
 
         def per_minute(name: str, default: int, per: str = 'minute') -> int:
@@ -112,7 +119,9 @@ class RateLimitSettings:
             ),
             subscribe_rules_per_presentation_per_second=per_minute(
                 'PODIUM_RATE_LIMIT_SUBSCRIBE_RULES_PER_PRESENTATION',
-                DEFAULT_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND,
+                DEFAULT_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND
+                if backend == 'twilio'
+                else LOCAL_SUBSCRIBE_RULES_PER_PRESENTATION_PER_SECOND,
                 per='second',
             ),
             trusted_proxies=parse_networks(proxies, 'PODIUM_TRUSTED_PROXIES'),

@@ -240,6 +240,17 @@ def test_settings_defaults_and_environment():
     assert custom.subscribe_rules_per_presentation_per_second == 0
 
 
+def test_the_local_backend_has_no_per_presentation_budget_unless_set():
+    local = RateLimitSettings.from_env({}, backend='local')
+    assert local.subscribe_rules_per_presentation_per_second == 0
+    assert local.subscribe_rules_per_minute == 12  # per participant: kept
+    chosen = RateLimitSettings.from_env(
+        {'PODIUM_RATE_LIMIT_SUBSCRIBE_RULES_PER_PRESENTATION': '25'},
+        backend='local',
+    )
+    assert chosen.subscribe_rules_per_presentation_per_second == 25
+
+
 @pytest.mark.parametrize(
     ('name', 'value', 'unit'),
     [
