@@ -148,17 +148,28 @@ class Attendee:
         self.receiving = asyncio.Event()
         self.want = set(settings['streams'])
         self.error: str | None = None
+        # time.monotonic() of the first offer, its answer, and 'connected' (DTLS).
+        self.offer_at: float | None = None
+        self.answered_at: float | None = None
+        self.connected_at: float | None = None
+
+        @self.pc.on('connectionstatechange')
+        def _state() -> None:
+            if self.pc.connectionState == 'connected' and self.connected_at is None:
+                self.connected_at = time.monotonic()
 
     async def join(self, *, automatic_subscription: bool = True) -> None:
         self.client.on_offer = self._on_offer
         await self.client.connect(automatic_subscription=automatic_subscription)
 
     async def _on_offer(self, message: dict) -> None:
+        self.offer_at = self.offer_at or time.monotonic()
         try:
             streams = await answer_offer(self.pc, self.client, message)
         except Exception as ex:  # a bad offer must not stop the other attendees
             self.error = f'answer failed: {ex!r}'
             return
+        self.answered_at = self.answered_at or time.monotonic()
         self.names = {mid: s['name'] for mid, s in streams.items()}
         for transceiver in self.pc.getTransceivers():
             receiver = transceiver.receiver

@@ -51,6 +51,9 @@ STEPS = (
     ('token_ms', 'Join → token'),
     ('signal_ms', 'Join → signalling connected'),
     ('rules_ms', 'Join → subscribe rules answered'),
+    ('offer_ms', "Join → Janus's offer received"),
+    ('answer_ms', 'Join → answer sent'),
+    ('dtls_ms', 'Join → connected (ICE + DTLS)'),
     ('first_rtp_ms', 'Join → first screen RTP packet'),
     ('first_frame_ms', 'Join → first complete screen key frame'),
 )
@@ -339,6 +342,8 @@ def run(
         'cpu_storm_pct': storm_cpu,
         'cpu_steady_pct': steady_cpu,
         'failures': [r for r in results if r.get('error')][:10],
+        # Every attendee's times, by index (press order is by offset, not index).
+        'per_attendee': sorted(results, key=lambda r: r['index']),
     }
 
 

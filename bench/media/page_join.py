@@ -11,7 +11,8 @@ Join, spoken from Python through nginx:
 4. Janus's subscriber offer, answered; ICE/DTLS; RTP of the presenter's screen.
 
 Times are from the press of Join (time.monotonic() in this process) to: the token
-response, the signalling `connected`, the subscribe-rules answer, the first RTP
+response, the signalling `connected`, the subscribe-rules answer, Janus's offer,
+our answer sent, the PeerConnection `connected` (ICE + DTLS done), the first RTP
 packet of the screen, and the end of its first complete VP8 key frame (what a
 decoder needs to show a first picture). Each attendee sends its own
 X-Forwarded-For address (198.18.0.0/15, the benchmarking range): nginx appends
@@ -153,13 +154,16 @@ class PageJoin:
                 return self._fail(self.attendee.error)
             receiver = self._screen()
             if receiver is not None and receiver.first.key_frame_at is not None:
-                first = receiver.first
-                self.result['first_rtp_ms'] = round(
-                    (first.first_packet_at - self._pressed) * 1000, 1
-                )
-                self.result['first_frame_ms'] = round(
-                    (first.key_frame_at - self._pressed) * 1000, 1
-                )
+                first, attendee = receiver.first, self.attendee
+                for key, at in (
+                    ('offer_ms', attendee.offer_at),
+                    ('answer_ms', attendee.answered_at),
+                    ('dtls_ms', attendee.connected_at),
+                    ('first_rtp_ms', first.first_packet_at),
+                    ('first_frame_ms', first.key_frame_at),
+                ):
+                    if at is not None:
+                        self.result[key] = round((at - self._pressed) * 1000, 1)
                 return self.result
             await asyncio.sleep(POLL)
         return self._fail(f'no complete screen key frame within {self.media_timeout} s')
