@@ -138,7 +138,12 @@ class Storm:
     """The stack, the presenter and the attendee processes of one run."""
 
     def __init__(
-        self, attendees: int, spread: float, media_timeout: float, answer_pli: bool
+        self,
+        attendees: int,
+        spread: float,
+        media_timeout: float,
+        answer_pli: bool,
+        settings: dict[str, str] | None = None,
     ):
         self.n = attendees
         self.answer_pli = answer_pli
@@ -152,6 +157,7 @@ class Storm:
                 'PODIUM_PUBLIC_URL': f'http://127.0.0.1:{ports.http}',
                 'PODIUM_GRACEFUL_TIMEOUT': '3',
                 'PODIUM_SECRET_KEY': secrets.token_urlsafe(32),
+                **(settings or {}),
             },
             self.run_dir,
             ports,
@@ -299,6 +305,7 @@ def run(
     seed: int | None = None,
     keep_logs: bool = False,
     answer_pli: bool = True,
+    settings: dict[str, str] | None = None,
 ) -> dict:
     """One storm of `attendees` joins over `spread` s; return the results."""
     if attendees < 1 or spread < 0:
@@ -307,7 +314,7 @@ def run(
         if shutil.which(binary) is None:
             raise RuntimeError(f'{binary} is not installed')
     load_before = [round(v, 2) for v in os.getloadavg()]
-    storm = Storm(attendees, spread, media_timeout, answer_pli)
+    storm = Storm(attendees, spread, media_timeout, answer_pli, settings)
     ok = False
     try:
         presentation = storm.start()
@@ -336,6 +343,7 @@ def run(
             f'~{VIDEO_BITRATE // 1000} kbps each (key frame every 2 s) + Opus',
             'path': 'all HTTP and signalling through nginx; media Janus <-> aiortc',
             'presenter_answers_pli': answer_pli,
+            'settings': dict(settings or {}),
         },
         'presenter_key_frame_requests': key_frame_requests,
         'joins': summarize_joins(results),
@@ -397,7 +405,16 @@ def main(argv: list[str] | None = None) -> None:
         action='store_true',
         help='presenter ignores key frame requests (key frames every 2 s only)',
     )
+    parser.add_argument(
+        '--setting',
+        action='append',
+        default=[],
+        metavar='NAME=VALUE',
+        help='a Podium setting for the stack, e.g. '
+        'PODIUM_RATE_LIMIT_SUBSCRIBE_RULES_PER_PRESENTATION=0',
+    )
     args = parser.parse_args(argv)
+    settings = dict(item.partition('=')[::2] for item in args.setting)
     report = run(
         args.attendees,
         args.spread,
@@ -405,6 +422,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         keep_logs=args.keep_logs,
         answer_pli=not args.ignore_pli,
+        settings=settings,
     )
     print(table(report))
     print(json.dumps(report, indent=2))
