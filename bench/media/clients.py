@@ -1,6 +1,6 @@
 """Benchmark client processes: one presenter, or a batch of receive-only attendees.
 
-    python -m bench.media.clients presenter|attendees   (settings: first stdin line)
+    python -m bench.media.clients presenter|attendees|storm  (settings: 1st stdin line)
 
 The settings (JSON, with access tokens) come on the first stdin line, not argv, so
 tokens never show in the process list. A process prints JSON lines on stdout:
@@ -83,6 +83,10 @@ async def presenter(settings: dict) -> None:
         transceiver = pc.addTransceiver(tracks[name], direction='sendonly')
         _prefer(transceiver, 'video/VP8' if kind == 'video' else 'audio/opus')
         transceivers[name] = transceiver
+        if settings.get('answer_pli') and kind == 'video':
+            # The sender turns a PLI/FIR into _send_keyframe(), which a pre-encoded
+            # track ignores; a browser sends a key frame instead: so does this.
+            transceiver.sender._send_keyframe = tracks[name].request_key_frame
     await pc.setLocalDescription(await pc.createOffer())
     reply = await client.publish(
         pc.localDescription.sdp,
@@ -104,7 +108,11 @@ async def presenter(settings: dict) -> None:
                 emit(
                     'snap',
                     streams={
-                        name: {'frames': t.sent_frames, 'bytes': t.sent_bytes}
+                        name: {
+                            'frames': t.sent_frames,
+                            'bytes': t.sent_bytes,
+                            'key_frame_requests': t.key_frame_requests,
+                        }
                         for name, t in tracks.items()
                     },
                     wire=await _sender_stats(transceivers),
@@ -140,17 +148,28 @@ class Attendee:
         self.receiving = asyncio.Event()
         self.want = set(settings['streams'])
         self.error: str | None = None
+        # time.monotonic() of the first offer, its answer, and 'connected' (DTLS).
+        self.offer_at: float | None = None
+        self.answered_at: float | None = None
+        self.connected_at: float | None = None
 
-    async def join(self) -> None:
+        @self.pc.on('connectionstatechange')
+        def _state() -> None:
+            if self.pc.connectionState == 'connected' and self.connected_at is None:
+                self.connected_at = time.monotonic()
+
+    async def join(self, *, automatic_subscription: bool = True) -> None:
         self.client.on_offer = self._on_offer
-        await self.client.connect()
+        await self.client.connect(automatic_subscription=automatic_subscription)
 
     async def _on_offer(self, message: dict) -> None:
+        self.offer_at = self.offer_at or time.monotonic()
         try:
             streams = await answer_offer(self.pc, self.client, message)
         except Exception as ex:  # a bad offer must not stop the other attendees
             self.error = f'answer failed: {ex!r}'
             return
+        self.answered_at = self.answered_at or time.monotonic()
         self.names = {mid: s['name'] for mid, s in streams.items()}
         for transceiver in self.pc.getTransceivers():
             receiver = transceiver.receiver
@@ -215,6 +234,12 @@ async def attendees(settings: dict) -> None:
                 await person.close()
 
 
+async def _storm(settings: dict) -> None:
+    from .page_join import storm  # it imports this module
+
+    await storm(settings)
+
+
 def _first_line() -> bytes:
     # Byte by byte: a buffered read could swallow the commands that follow.
     line = bytearray()
@@ -230,7 +255,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     role = sys.argv[1]
     settings = json.loads(_first_line())
-    roles = {'presenter': presenter, 'attendees': attendees}
+    roles = {'presenter': presenter, 'attendees': attendees, 'storm': _storm}
     try:
         asyncio.run(roles[role](settings))
     except Exception as ex:

@@ -12,6 +12,8 @@ one process keeps up with ~25 attendees on a busy 2-core box.
 
 from __future__ import annotations
 
+import time
+
 import aiortc.rtcpeerconnection
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
@@ -59,6 +61,68 @@ class StreamCount:
         }
 
 
+def vp8_keyframe_start(payload: bytes) -> bool:
+    """Whether an RTP payload starts a VP8 key frame (RFC 7741 descriptor + header).
+
+    The first packet of a frame has S=1 and partition index 0; the VP8 payload
+    header after the descriptor then has P (inverse key frame flag) = 0.
+    """
+    if not payload:
+        return False
+    first = payload[0]
+    if not first & 0x10 or first & 0x0F:  # S bit, PID
+        return False
+    at = 1
+    if first & 0x80:  # X: extension byte follows
+        if len(payload) < 2:
+            return False
+        ext = payload[1]
+        at = 2
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            if len(payload) <= at:
+                return False
+            at += 2 if payload[at] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            at += 1
+        if ext & 0x30:  # T or K: TID/Y/KEYIDX
+            at += 1
+    return len(payload) > at and not payload[at] & 0x01
+
+
+class FirstFrame:
+    """When a video stream's first packet and first complete key frame arrived.
+
+    Complete: every packet from the key frame's first to its marker packet came
+    (a gap waits for the next key frame). Times are time.monotonic().
+    """
+
+    __slots__ = ('first_packet_at', 'key_frame_at', '_start', '_seen')
+
+    def __init__(self) -> None:
+        self.first_packet_at: float | None = None
+        self.key_frame_at: float | None = None
+        self._start: int | None = None  # sequence number of the key frame's start
+        self._seen: set[int] = set()
+
+    def add(self, seq: int, payload: bytes, marker: bool, now: float) -> None:
+        if self.key_frame_at is not None:
+            return
+        if self.first_packet_at is None:
+            self.first_packet_at = now
+        if vp8_keyframe_start(payload):
+            self._start, self._seen = seq, set()
+        if self._start is None:
+            return
+        offset = (seq - self._start) & 0xFFFF
+        if offset >= 0x8000:
+            return  # before the start: an older frame
+        self._seen.add(offset)
+        if marker:
+            if len(self._seen) == offset + 1:
+                self.key_frame_at = now
+            self._start = None
+
+
 class CountingReceiver(RTCRtpReceiver):
     """RTCRtpReceiver without a decoder; `count` holds what arrived."""
 
@@ -66,6 +130,7 @@ class CountingReceiver(RTCRtpReceiver):
         super().__init__(kind, transport)
         self.count = StreamCount()
         self.stream_name: str | None = None
+        self.first = FirstFrame()
 
     async def receive(self, parameters) -> None:
         await super().receive(parameters)
@@ -86,8 +151,23 @@ class CountingReceiver(RTCRtpReceiver):
         streams[packet.ssrc].add(packet)  # what RTCP receiver reports say
         if is_rtx(codec):
             self.count.rtx += 1
+            video = self.kind == 'video'
+            if video and self.first.key_frame_at is None and len(packet.payload) > 2:
+                # RFC 4588: the original sequence number, then the original payload.
+                original = int.from_bytes(packet.payload[:2], 'big')
+                self.first.add(
+                    original, packet.payload[2:], packet.marker, time.monotonic()
+                )
             return
-        self.count.add(packet, video=self.kind == 'video')
+        video = self.kind == 'video'
+        self.count.add(packet, video=video)
+        if video and self.first.key_frame_at is None:
+            self.first.add(
+                packet.sequence_number,
+                packet.payload,
+                packet.marker,
+                time.monotonic(),
+            )
         nacks = self._RTCRtpReceiver__nack_generator
         if nacks is not None and nacks.add(packet):
             await self._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))

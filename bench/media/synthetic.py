@@ -151,6 +151,20 @@ class LoopedTrack(MediaStreamTrack):
         self._step = clip.clock / clip.fps
         self.sent_frames = 0
         self.sent_bytes = 0
+        self._pos = 0  # position in the clip; jumps on a key frame request
+        # A VP8 frame's first byte has P (inverse key frame flag) in bit 0.
+        self._key_frames = [
+            i
+            for i, p in enumerate(clip.packets)
+            if clip.kind == 'video' and not p[0] & 1
+        ]
+        self._key_wanted = False
+        self.key_frame_requests = 0
+
+    def request_key_frame(self) -> None:
+        """Send a key frame next, as a browser answers a PLI (loop to a key frame)."""
+        self.key_frame_requests += 1
+        self._key_wanted = bool(self._key_frames)
 
     async def recv(self) -> av.Packet:
         if self._start is None:
@@ -159,7 +173,13 @@ class LoopedTrack(MediaStreamTrack):
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        data = self._clip.packets[self._index % len(self._clip.packets)]
+        count = len(self._clip.packets)
+        if self._key_wanted:
+            self._key_wanted = False
+            if self._pos % count not in self._key_frames:
+                self._pos = self._key_frames[0]
+        data = self._clip.packets[self._pos % count]
+        self._pos += 1
         packet = av.Packet(data)
         packet.pts = int(self._index * self._step)
         packet.time_base = self._time_base
