@@ -67,6 +67,7 @@ RECEIVED = """async () => {
         freezes: s.freezeCount || 0, frozen: s.totalFreezesDuration || 0,
         concealed: s.concealedSamples || 0, samples: s.totalSamplesReceived || 0,
         lost: s.packetsLost || 0, received: s.packetsReceived || 0,
+        bytes: s.bytesReceived || 0,
       };
     });
   }
@@ -101,6 +102,7 @@ def window_figures(first: dict, last: dict) -> dict:
             'freezes_per_min': round((b['freezes'] - a['freezes']) * 60 / seconds, 1),
             'frozen_s': round(b['frozen'] - a['frozen'], 1),
             'loss_pct': _loss(a, b),
+            'kbps': round((b['bytes'] - a['bytes']) * 8 / 1000 / seconds),
         }
     a, b = first.get('audio'), last.get('audio')
     if a and b and b['samples'] > a['samples']:
