@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -34,3 +36,11 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else math.nan
+
+
+def print_report(report: dict, table: str, json_path: str | None = None) -> None:
+    """A by-hand bench's output: the table, the report as JSON, and a copy to a file."""
+    print(table)
+    print(json.dumps(report, indent=2))
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2))

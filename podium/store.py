@@ -308,6 +308,28 @@ def _presentation_reads(raw: list, retry_after: int) -> PresentationReads:
     )
 
 
+class _LastSeen:
+    """Per-process guesses of room-state records: what this process last wrote or read.
+
+    A cache, not state: a wrong guess costs one more round trip (the compare-and-set
+    answers with what the record holds), never a wrong write.
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self._records.get(key)
+
+    def remember(self, key: str, raw: str | None) -> None:
+        if raw is None:
+            self._records.pop(key, None)
+            return
+        if len(self._records) >= LAST_SEEN_RECORDS:
+            self._records.clear()  # start over rather than track an order
+        self._records[key] = raw
+
+
 class Store:
     """Podium's state in Redis, spoken of in domain terms."""
 
@@ -320,7 +342,7 @@ class Store:
         # guess at what is stored, so that usually a single compare-and-set is
         # the only round trip. A wrong guess costs a retry with the value the
         # failed compare returns, never a wrong write.
-        self._last_seen: dict[str, str] = {}
+        self._last_seen = _LastSeen()
         self._hot_url: str | None = None  # set by from_url(single_connection=True)
         self._hot_client: redis.Redis | None = None
 
@@ -517,19 +539,19 @@ class Store:
                 # "Already known" must come from the store itself (it may have
                 # lost what we remember), so read it before saying so.
                 raw, guessed = self._hot().get(target.key), False
-                self._remember(target.key, raw)
+                self._last_seen.remember(target.key, raw)
                 continue
             keys, args = target.compare_and_set(event, raw, new)
             applied, *current = self._apply_if_unchanged(
                 keys=keys, args=args, client=self._hot()
             )
             if applied:
-                self._remember(target.key, args[1])
+                self._last_seen.remember(target.key, args[1])
                 return True
             # Stored is not what we merged into (another callback wrote it, or we
             # guessed): merge into what the compare found.
             raw, guessed = (current[0] if current else None), False
-            self._remember(target.key, raw)
+            self._last_seen.remember(target.key, raw)
 
     def apply_media_event(self, presentation_id: str, event) -> bool:
         """Merge a recording-*/composition-* callback (podium.recording_state).
@@ -618,14 +640,6 @@ class Store:
             pipe.hset(key, recording_state.DELETED_FIELD, '1')
             self._changed(pipe, presentation_id)
             pipe.execute()
-
-    def _remember(self, key: str, raw: str | None) -> None:
-        if raw is None:
-            self._last_seen.pop(key, None)
-            return
-        if len(self._last_seen) >= LAST_SEEN_RECORDS:
-            self._last_seen.clear()  # a cache, not state: start over
-        self._last_seen[key] = raw
 
     @staticmethod
     def _participant_index(record: dict) -> tuple[str, str]:
@@ -1765,7 +1779,7 @@ class AsyncRoomState(_AsyncRedisUser):
     def __init__(self, client):
         self._redis = client
         self._apply_if_unchanged = client.register_script(_APPLY_IF_UNCHANGED)
-        self._last_seen: dict[str, str] = {}
+        self._last_seen = _LastSeen()
 
     @classmethod
     def from_url(cls, url: str) -> AsyncRoomState:
@@ -1791,23 +1805,15 @@ class AsyncRoomState(_AsyncRedisUser):
                     return False
                 # As in Store.apply_event: "already known" only from a real read.
                 raw, guessed = await self._redis.get(target.key), False
-                self._remember(target.key, raw)
+                self._last_seen.remember(target.key, raw)
                 continue
             keys, args = target.compare_and_set(event, raw, new)
             applied, *current = await self._apply_if_unchanged(keys=keys, args=args)
             if applied:
-                self._remember(target.key, args[1])
+                self._last_seen.remember(target.key, args[1])
                 return True
             raw, guessed = (current[0] if current else None), False
-            self._remember(target.key, raw)
-
-    def _remember(self, key: str, raw: str | None) -> None:
-        if raw is None:
-            self._last_seen.pop(key, None)
-            return
-        if len(self._last_seen) >= LAST_SEEN_RECORDS:
-            self._last_seen.clear()
-        self._last_seen[key] = raw
+            self._last_seen.remember(target.key, raw)
 
 
 class InlineRoomState:

@@ -27,7 +27,6 @@ a table as well.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.stats import percentile
+from bench.stats import percentile, print_report
 from launcher import Ports, Stack
 from tests.browser.browser_support import CHROMIUM
 from tests.browser.browser_support import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
@@ -380,10 +379,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     report = run(args.runs, args.start_runs, keep_logs=args.keep_logs)
-    print(table(report))
-    print(json.dumps(report, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
+    print_report(report, table(report), args.json)
 
 
 if __name__ == '__main__':

@@ -21,7 +21,6 @@ attendee done) and over a steady window afterwards, with everyone receiving.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import random
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.stats import percentile
+from bench.stats import percentile, print_report
 from launcher import Ports, Stack
 
 from . import procstat
@@ -167,15 +166,8 @@ class Storm:
         self.pids: dict[str, list[int]] = {}
 
     def _client(self, name: str, role: str, settings: dict) -> Child:
-        child = Child(
-            name,
-            [sys.executable, '-m', 'bench.media.clients', role],
-            self.run_dir / f'{name}.log',
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        child = Child.client(name, role, settings, self.run_dir)
         self.clients.append(child)
-        child.send(json.dumps(settings))
         return child
 
     def start(self) -> dict:
@@ -424,10 +416,7 @@ def main(argv: list[str] | None = None) -> None:
         answer_pli=not args.ignore_pli,
         settings=settings,
     )
-    print(table(report))
-    print(json.dumps(report, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
+    print_report(report, table(report), args.json)
 
 
 if __name__ == '__main__':

@@ -38,6 +38,8 @@ import httpx
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VideoGrant
 
+from bench.stats import print_report
+
 from . import janus_tuning, procstat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +78,19 @@ class Child:
         self.lines: queue.Queue = queue.Queue()
         if self.proc.stdout is not None:
             threading.Thread(target=self._read, daemon=True).start()
+
+    @classmethod
+    def client(cls, name: str, role: str, settings: dict, log_dir: Path) -> Child:
+        """Start a `bench.media.clients` process; its settings go on its stdin."""
+        child = cls(
+            name,
+            [sys.executable, '-m', 'bench.media.clients', role],
+            log_dir / f'{name}.log',
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        child.send(json.dumps(settings))
+        return child
 
     @property
     def pid(self) -> int:
@@ -227,15 +242,8 @@ class Bench:
         return token.to_jwt()
 
     def _client(self, name: str, role: str, settings: dict) -> Child:
-        child = Child(
-            name,
-            [sys.executable, '-m', 'bench.media.clients', role],
-            self.workdir / f'{name}.log',
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        child = Child.client(name, role, settings, self.workdir)
         self.children.append(child)
-        child.send(json.dumps(settings))
         return child
 
     @property
@@ -565,10 +573,7 @@ def main(argv: list[str] | None = None) -> None:
         keep_logs=args.keep_logs,
         janus_options=options,
     )
-    print(table(report))
-    print(json.dumps(report, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
+    print_report(report, table(report), args.json)
 
 
 if __name__ == '__main__':
