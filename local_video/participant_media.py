@@ -142,9 +142,9 @@ class ParticipantMedia:
                         self.participant, tracks, not self.published
                     )
                 )
-            _, jsep = await self._pub.message(
-                body, jsep={'type': 'offer', 'sdp': sdp, 'trickle': False}
-            )
+            # The page lists simulcast encodings lowest first (send-layers.js).
+            offer = {'type': 'offer', 'sdp': sdp, 'trickle': False, 'rid_order': 'lmh'}
+            _, jsep = await self._pub.message(body, jsep=offer)
             if not jsep or jsep.get('type') != 'answer':
                 raise JanusError(0, 'Janus sent no answer to the publish offer')
             self.published = True

@@ -19,6 +19,7 @@ SCRIPT = """
 import { connectVideo } from '%(js)s/video-client.js';
 import { connectionQuality, qualityFromNetworkLevel, qualityLabel }
   from '%(js)s/link-report.js';
+import { CAMERA_RIDS, SCREEN_RIDS, sendEncodings } from '%(js)s/send-layers.js';
 
 const seen = [];
 const library = {
@@ -45,7 +46,12 @@ const quality = [
 ];
 const levels = [5, 4, 3, 2, 1, 0, null].map(qualityFromNetworkLevel);
 const labels = [qualityLabel('fair', 'auto'), qualityLabel('poor', 'high')];
-console.log(JSON.stringify({ seen, quality, levels, labels }));
+const encodings = {
+  camera: sendEncodings('camera', 'video'), screen: sendEncodings('screen', 'video'),
+  audio: sendEncodings('microphone', 'audio') ?? null,
+  rids: { camera: CAMERA_RIDS, screen: SCREEN_RIDS },
+};
+console.log(JSON.stringify({ seen, quality, levels, labels, encodings }));
 """
 
 
@@ -103,3 +109,19 @@ def test_twilio_network_levels_and_labels(outcome):
         'Connection fair: lighter picture',
         'Connection poor: try Auto or Data saver',
     ]
+
+
+def test_simulcast_encodings_go_lowest_first(outcome):
+    """Chromium's simulcast allocator goes by the encodings' order: given highest
+    first, the camera's 1/4-size layer sent ~700 kbit/s (bench/RESULTS.md). Janus is
+    told `rid_order: lmh` for the same order."""
+    layers = outcome['encodings']
+    for name in ('camera', 'screen'):
+        encodings = layers[name]
+        assert [e['rid'] for e in encodings] == layers['rids'][name]
+        caps = [e['maxBitrate'] for e in encodings]
+        assert caps == sorted(caps) and len(set(caps)) == len(caps)
+        scales = [e['scaleResolutionDownBy'] for e in encodings]
+        assert scales == sorted(scales, reverse=True)
+    assert [e['rid'] for e in layers['camera']] == ['q', 'h', 'f']
+    assert layers['audio'] is None

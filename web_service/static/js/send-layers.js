@@ -11,11 +11,15 @@
 /** @typedef {RTCRtpEncodingParameters & {rid: string, scalabilityMode?: string}} LayerEncoding */
 
 /**
- * rid names, highest first: Janus reads the SDP's rids in that order by default
- * (jsep `rid_order` "hml") and numbers substreams from the lowest, 0.
+ * rid names, lowest first. Chromium's simulcast allocator goes by the encodings'
+ * order (lowest first, as mediasoup and LiveKit send them): given highest first, the
+ * camera's 1/4-size `q` layer sent ~700 kbit/s, more than `h`, so no rung of the layer
+ * ladder fitted a 300 kbit/s link. The publish offer therefore tells Janus
+ * `rid_order: "lmh"` (local_video/participant_media.py); it numbers substreams from
+ * the lowest, 0, either way.
  */
-export const CAMERA_RIDS = Object.freeze(['f', 'h', 'q']);
-export const SCREEN_RIDS = Object.freeze(['f', 'l']);
+export const CAMERA_RIDS = Object.freeze(['q', 'h', 'f']);
+export const SCREEN_RIDS = Object.freeze(['l', 'f']);
 
 /**
  * sendEncodings returns the RTCRtpTransceiverInit encodings for a published track, or
@@ -28,14 +32,13 @@ export function sendEncodings(name, kind) {
   if (kind !== 'video') return undefined;
   if (name === 'camera') {
     return [
-      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
-      { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
       { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 100_000, scalabilityMode: 'L1T3' },
+      { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
     ];
   }
   if (name === 'screen') {
     return [
-      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
       {
         rid: 'l',
         scaleResolutionDownBy: 1,
@@ -44,6 +47,7 @@ export function sendEncodings(name, kind) {
         maxBitrate: 150_000,
         scalabilityMode: 'L1T3',
       },
+      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
     ];
   }
   return undefined;
