@@ -114,6 +114,24 @@ def window_figures(first: dict, last: dict) -> dict:
     return out
 
 
+def timeline_rows(first: dict, samples: list[dict]) -> list[str]:
+    """One line per second: camera and screen height, frames and freezes in it."""
+    rows, before = [], first
+    for now in samples:
+        cells = [f'{now["at"] - first["at"]:5.1f}s']
+        for name in ('camera', 'screen'):
+            a, b = before.get(name) or {}, now.get(name) or {}
+            cells.append(
+                f'{name} {b.get("height", 0)}p'
+                f' {b.get("frames", 0) - a.get("frames", 0):2d}f'
+                f' {b.get("freezes", 0) - a.get("freezes", 0)}z'
+                f' {b.get("lost", 0) - a.get("lost", 0):3d}lost'
+            )
+        rows.append(' | '.join(cells))
+        before = now
+    return rows
+
+
 def _loss(a: dict, b: dict) -> float:
     lost, got = b['lost'] - a['lost'], b['received'] - a['received']
     return round(100 * lost / (lost + got), 1) if lost + got > 0 else 0.0
@@ -158,11 +176,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.5):
     return None, timeout
 
 
-def run(quick: bool) -> dict:
+def run(quick: bool, only: set[str] | None = None, timeline: bool = False) -> dict:
     window = 20 if quick else 60
     settle = 8 if quick else 15
     janus_ip = detect_interface_ip(os.environ.get('PODIUM_JANUS_INTERFACE', ''))
     folder = Path(tempfile.mkdtemp(prefix='podium-slow-link-'))
+    # local_video.log there has a line per layer decision ("layers ... rung a -> b").
+    print(f'stack folder: {folder}', file=sys.stderr, flush=True)
     from playwright.sync_api import sync_playwright
 
     results: dict = {'window_s': window, 'settle_s': settle, 'conditions': {}}
@@ -199,14 +219,16 @@ def run(quick: bool) -> dict:
             try:
                 with sync_playwright() as playwright:
                     results['conditions'] = _measure(
-                        playwright, stack, host, cert, window, settle
+                        playwright, stack, host, cert, window, settle, only, timeline
                     )
             finally:
                 stack.stop()
     return results
 
 
-def _measure(playwright, stack, host, cert, window, settle) -> dict:
+def _measure(
+    playwright, stack, host, cert, window, settle, only=None, timeline=False
+) -> dict:
     args = CHROMIUM_ARGS + cert.chromium_args()
     here = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
     wrapper = host.wrapper(Path(tempfile.mkdtemp()), CHROMIUM)
@@ -242,6 +264,8 @@ def _measure(playwright, stack, host, cert, window, settle) -> dict:
         ),
     }
     for label, shape in CONDITIONS:
+        if only and str(shape.get('kbit', f'loss{shape.get("loss")}')) not in only:
+            continue
         print(f'-- {label}', file=sys.stderr, flush=True)
         if 'kbit' in shape:
             shaping.limit_rate(host, shape['kbit'])
@@ -256,7 +280,11 @@ def _measure(playwright, stack, host, cert, window, settle) -> dict:
             presenter.evaluate(SENT),
         )
         c0, t0 = cpu_seconds(janus), time.monotonic()
-        time.sleep(window)
+        seconds = []
+        while time.monotonic() - t0 < window:
+            time.sleep(1)
+            if timeline:  # the slow attendee second by second
+                seconds.append(slow.evaluate(RECEIVED))
         cpu = 100 * (cpu_seconds(janus) - c0) / (time.monotonic() - t0)
         b_slow, b_fast, b_sent = (
             slow.evaluate(RECEIVED),
@@ -273,6 +301,8 @@ def _measure(playwright, stack, host, cert, window, settle) -> dict:
             'presenter_send_kbps': send_kbps(a_sent, b_sent),
             'janus_cpu_pct': round(cpu, 1),
         }
+        if timeline:
+            out[label]['timeline'] = timeline_rows(a_slow, seconds)
         print(json.dumps(out[label]), file=sys.stderr, flush=True)
         time.sleep(5)  # both back on top before the next condition
     for browser in (far, here):
@@ -284,10 +314,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--quick', action='store_true', help='20 s windows')
     parser.add_argument('--json', type=Path, help='write the figures here')
+    parser.add_argument(
+        '--only', help='conditions to run, e.g. 300,800,2000,loss5 (default: all)'
+    )
+    parser.add_argument(
+        '--timeline', action='store_true', help="the slow attendee's every second"
+    )
     options = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit('bench.slow_link builds a network namespace: run it as root')
-    results = run(options.quick)
+    only = set(options.only.split(',')) if options.only else None
+    results = run(options.quick, only, options.timeline)
     text = json.dumps(results, indent=2)
     if options.json:
         options.json.write_text(text)

@@ -17,11 +17,13 @@ a talk is about) gets back first. Audio is never touched.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from . import layer_policy as lp
 
+log = logging.getLogger(__name__)
 Apply = Callable[[str, int, int], Awaitable[None]]
 VIDEO = ('camera', 'screen')  # the tracks that have layers; audio is never touched
 
@@ -40,8 +42,10 @@ class LayerControl:
         names: Callable[[], dict[str, tuple[str, str]]],
         reported: Callable[[], dict[str, dict[str, int]]] = dict,
         clock: Callable[[], float] = time.monotonic,
+        label: str = '',
     ) -> None:
         self._apply = apply
+        self._label = label  # who this is, in the log line of every rung change
         self._names = names  # subscriber mid -> (publisher sid, published track name)
         self._reported = reported  # mid -> {'substream', 'temporal'} Janus relays
         self._clock = clock
@@ -110,6 +114,18 @@ class LayerControl:
             state = self._states[group]
             sample = lp.LinkSample(at=now, loss=loss, available_kbps=estimate)
             new = lp.step(state, sample)
+            if new.rung != state.rung:
+                # What an operator (and bench/slow_link.py) reads to tie a freeze
+                # to a decision.
+                log.info(
+                    'layers %s %s: rung %d -> %d, loss %.1f %%, hold-off %.0f s',
+                    self._label,
+                    group,
+                    state.rung,
+                    new.rung,
+                    100 * loss,
+                    new.hold_off,
+                )
             await self._set(group, new)
             if estimate is not None:  # what is left for the next track
                 estimate = max(estimate - lp.LADDERS[new.kind][new.rung][2], 0.0)

@@ -61,7 +61,10 @@ class ParticipantMedia:
         # mid -> {'substream', 'temporal'} as Janus last reported relaying them.
         self.received_layers: dict[str, dict[str, int]] = {}
         self.layers = LayerControl(
-            self._configure_layer, self._received_names, lambda: self.received_layers
+            self._configure_layer,
+            self._received_names,
+            lambda: self.received_layers,
+            label=participant.sid,
         )
 
     # Lifecycle ------------------------------------------------------------------

@@ -137,3 +137,20 @@ def test_a_speakers_camera_beside_the_presenters_has_its_own_ladder():
     asyncio.run(control.set_mode(lp.AUTO))
     asyncio.run(control.report(report(0, 100), None))
     assert control.layers() == {'0': (0, 0), '1': (0, 0), '3': (0, 0)}
+
+
+def test_every_rung_change_is_logged_with_who_and_why(caplog):
+    sub = FakeSubscriber()
+    control = LayerControl(
+        sub.apply, lambda: sub.names, lambda: sub.relayed, lambda: sub.now, 'PA1'
+    )
+    caplog.set_level('INFO', logger='local_video.layer_control')
+    asyncio.run(control.report(report(0, 100), None))
+    assert caplog.messages == []  # the first report changes nothing
+    sub.now = 2.0
+    asyncio.run(control.report(report(50, 150), None))  # 50 lost, 50 received
+    top = len(lp.PRESENTATION_LADDER) - 1
+    assert caplog.messages == [
+        f'layers PA1 presentation:PA-presenter: rung {top} -> {top - 1},'
+        ' loss 50.0 %, hold-off 5 s'
+    ]
