@@ -14,7 +14,11 @@ Damping, in the manner of Galène and WebRTC's own rate control:
   seconds after the last down-step, one layer at a time unless the estimate shows room
   for more, so a recovered link is back on top within about 15 s;
 - no oscillation: a layer that failed within `PROBE_WINDOW` seconds of being reached
-  doubles the hold-off (up to `MAX_HOLD_OFF`) before it is tried again.
+  doubles the hold-off (up to `MAX_HOLD_OFF`) before it is tried again;
+- a failed probe goes back to the rung it left, which was clean, and stays there for
+  `PROBE_SETTLE` seconds whatever the reports say: they still show the loss of the
+  overflowing queue, and acting on them took a 300 kbit/s attendee two rungs down
+  (bench.slow_link --timeline, bench/RESULTS.md "Adaptive layers").
 Audio is not in here: it is never switched off.
 """
 
@@ -67,6 +71,8 @@ UP_AFTER = 2.5  # seconds of a clean link before stepping up (5 steps: ~12.5 s)
 HOLD_OFF = 5.0  # seconds after a down-step before any up-step
 PROBE_WINDOW = 8.0  # a down-step this soon after an up-step means the probe failed
 MAX_HOLD_OFF = 15.0  # failed probes wait at most this long: back on top soon after
+PROBE_SETTLE = 3.0  # seconds a failed probe's queue takes to drain (and the keyframe
+# of the layer it went back to to arrive): loss reported meanwhile is the probe's
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class LayerState:
     last_down: float | None = None
     last_up: float | None = None
     hold_off: float = HOLD_OFF
+    settle_until: float | None = None  # after a failed probe: loss is its echo
 
     @property
     def layer(self) -> tuple[int, int]:
@@ -147,6 +154,8 @@ def step(state: LayerState, sample: LinkSample) -> LayerState:
         or sample.slow_link
         or (estimate is not None and estimate < need)
     )
+    if congested and state.settle_until is not None and sample.at < state.settle_until:
+        return replace(state, bad_since=None, good_since=None)
     if congested:
         bad_since = state.bad_since if state.bad_since is not None else sample.at
         waited = sample.at - bad_since >= DOWN_AFTER
@@ -178,11 +187,12 @@ def _down(state: LayerState, sample: LinkSample, estimate: float | None) -> Laye
     target = state.rung - 1
     if estimate is not None:
         target = min(target, _highest_fitting(ladder, estimate, 1.0))
-    hold_off = state.hold_off
+    hold_off, settle_until = state.hold_off, None
     if state.last_up is not None and sample.at - state.last_up < PROBE_WINDOW:
         hold_off = min(
             hold_off * 2, MAX_HOLD_OFF
         )  # the last up-step failed: wait longer
+        settle_until = sample.at + PROBE_SETTLE
     elif state.last_down is None or sample.at - state.last_down > MAX_HOLD_OFF:
         hold_off = HOLD_OFF  # a long quiet spell: forgive earlier failures
     return replace(
@@ -192,4 +202,5 @@ def _down(state: LayerState, sample: LinkSample, estimate: float | None) -> Laye
         good_since=None,
         last_down=sample.at,
         hold_off=hold_off,
+        settle_until=settle_until,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,6 +100,24 @@ def test_a_failing_probe_doubles_the_hold_off():
     assert len(ups) >= 3
     assert gaps == sorted(gaps) and gaps[-1] > gaps[0]
     assert state.hold_off == lp.MAX_HOLD_OFF
+
+
+def test_a_failed_probe_goes_back_to_the_clean_rung_and_no_further():
+    """The reports just after a failed probe still show its queue overflowing: they
+    must not take the attendee below the rung it was fine on (measured at 300 kbit/s:
+    rung 2 -> 1 -> 0 in two seconds, then 15 s on rung 0)."""
+    state = replace(lp.initial('camera'), rung=1)
+    state, _ = run(state, link(0, 4))  # clean on rung 1: it probes rung 2
+    assert state.rung == 2 and state.last_up is not None
+    probe = state.last_up
+    # The probe overflows the link; the echo lasts past the step down.
+    state, changes = run(state, link(probe + 1, probe + 1 + lp.PROBE_SETTLE, loss=0.5))
+    assert changes == [(probe + 1, 1)]
+    state, changes = run(state, link(probe + 5, probe + 8))  # the queue drained
+    assert state.rung == 1 and changes == []
+    # Loss that outlasts the settling is the link again: down as usual.
+    state, changes = run(state, link(probe + 8, probe + 12, loss=0.5))
+    assert changes and changes[0][1] == 0
 
 
 def test_high_and_data_saver_pin_their_rungs():
