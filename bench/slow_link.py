@@ -41,11 +41,12 @@ from tests.network.certificates import self_signed
 from tests.network.netns import NamespaceHost
 from tests.network.turn_server import TurnServer
 
+# (label, --only name, shaping)
 CONDITIONS = (
-    ('300 kbit/s', {'kbit': 300}),
-    ('800 kbit/s', {'kbit': 800}),
-    ('2 Mbit/s', {'kbit': 2000}),
-    ('5 % loss', {'loss': 5}),
+    ('300 kbit/s', '300', {'kbit': 300}),
+    ('800 kbit/s', '800', {'kbit': 800}),
+    ('2 Mbit/s', '2000', {'kbit': 2000}),
+    ('5 % loss', 'loss5', {'loss': 5}),
 )
 
 # Cumulative receive counters of the camera, screen and voice, by element.
@@ -176,7 +177,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.5):
     return None, timeout
 
 
-def run(quick: bool, only: set[str] | None = None, timeline: bool = False) -> dict:
+def run(quick: bool, conditions=CONDITIONS, timeline: bool = False) -> dict:
     window = 20 if quick else 60
     settle = 8 if quick else 15
     janus_ip = detect_interface_ip(os.environ.get('PODIUM_JANUS_INTERFACE', ''))
@@ -219,7 +220,14 @@ def run(quick: bool, only: set[str] | None = None, timeline: bool = False) -> di
             try:
                 with sync_playwright() as playwright:
                     results['conditions'] = _measure(
-                        playwright, stack, host, cert, window, settle, only, timeline
+                        playwright,
+                        stack,
+                        host,
+                        cert,
+                        window,
+                        settle,
+                        conditions,
+                        timeline,
                     )
             finally:
                 stack.stop()
@@ -227,7 +235,7 @@ def run(quick: bool, only: set[str] | None = None, timeline: bool = False) -> di
 
 
 def _measure(
-    playwright, stack, host, cert, window, settle, only=None, timeline=False
+    playwright, stack, host, cert, window, settle, conditions, timeline
 ) -> dict:
     args = CHROMIUM_ARGS + cert.chromium_args()
     here = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -263,9 +271,7 @@ def _measure(
             100 * (cpu_seconds(janus) - c0) / (time.monotonic() - t0), 1
         ),
     }
-    for label, shape in CONDITIONS:
-        if only and str(shape.get('kbit', f'loss{shape.get("loss")}')) not in only:
-            continue
+    for label, _, shape in conditions:
         print(f'-- {label}', file=sys.stderr, flush=True)
         if 'kbit' in shape:
             shaping.limit_rate(host, shape['kbit'])
@@ -324,7 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     if os.geteuid() != 0:
         sys.exit('bench.slow_link builds a network namespace: run it as root')
     only = set(options.only.split(',')) if options.only else None
-    results = run(options.quick, only, options.timeline)
+    conditions = [c for c in CONDITIONS if only is None or c[1] in only]
+    if not conditions:
+        sys.exit(f'--only names none of {", ".join(c[1] for c in CONDITIONS)}')
+    results = run(options.quick, conditions, options.timeline)
     text = json.dumps(results, indent=2)
     if options.json:
         options.json.write_text(text)
