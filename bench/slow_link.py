@@ -68,7 +68,8 @@ RECEIVED = """async () => {
         freezes: s.freezeCount || 0, frozen: s.totalFreezesDuration || 0,
         concealed: s.concealedSamples || 0, samples: s.totalSamplesReceived || 0,
         lost: s.packetsLost || 0, received: s.packetsReceived || 0,
-        bytes: s.bytesReceived || 0,
+        bytes: s.bytesReceived || 0, pli: s.pliCount || 0, nack: s.nackCount || 0,
+        jitter: 1000 * (s.jitter || 0),
       };
     });
   }
@@ -77,14 +78,16 @@ RECEIVED = """async () => {
 
 # Bytes the presenter's video encoders have sent, all layers.
 SENT = """async () => {
-  let bytes = 0;
+  let bytes = 0, keyframes = 0;
   for (const pc of (window.__pcs || [])) {
     if (pc.connectionState === 'closed') continue;
     (await pc.getStats()).forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') bytes += s.bytesSent || 0;
+      if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+      bytes += s.bytesSent || 0;
+      keyframes += s.keyFramesEncoded || 0;
     });
   }
-  return { at: performance.now() / 1000, bytes };
+  return { at: performance.now() / 1000, bytes, keyframes };
 }"""
 
 
@@ -104,6 +107,7 @@ def window_figures(first: dict, last: dict) -> dict:
             'frozen_s': round(b['frozen'] - a['frozen'], 1),
             'loss_pct': _loss(a, b),
             'kbps': round((b['bytes'] - a['bytes']) * 8 / 1000 / seconds),
+            'jitter_ms': round(b['jitter'], 1),
         }
     a, b = first.get('audio'), last.get('audio')
     if a and b and b['samples'] > a['samples']:
@@ -127,7 +131,12 @@ def timeline_rows(first: dict, samples: list[dict]) -> list[str]:
                 f' {b.get("frames", 0) - a.get("frames", 0):2d}f'
                 f' {b.get("freezes", 0) - a.get("freezes", 0)}z'
                 f' {b.get("lost", 0) - a.get("lost", 0):3d}lost'
+                f' {b.get("jitter", 0):5.1f}ms'
+                f' {b.get("pli", 0) - a.get("pli", 0)}pli'
+                f' {b.get("nack", 0) - a.get("nack", 0):2d}nack'
             )
+        if 'sent' in now and 'sent' in before:  # the presenter's keyframes, all layers
+            cells.append(f'{now["sent"]["keyframes"] - before["sent"]["keyframes"]}kf')
         rows.append(' | '.join(cells))
         before = now
     return rows
@@ -290,7 +299,9 @@ def _measure(
         while time.monotonic() - t0 < window:
             time.sleep(1)
             if timeline:  # the slow attendee second by second
-                seconds.append(slow.evaluate(RECEIVED))
+                seconds.append(
+                    {**slow.evaluate(RECEIVED), 'sent': presenter.evaluate(SENT)}
+                )
         cpu = 100 * (cpu_seconds(janus) - c0) / (time.monotonic() - t0)
         b_slow, b_fast, b_sent = (
             slow.evaluate(RECEIVED),
@@ -298,7 +309,12 @@ def _measure(
             presenter.evaluate(SENT),
         )
         shaping.clear(host)
-        _, up = wait_for(lambda: camera_height(slow) >= top, 45)
+        cleared, after = time.monotonic(), []
+        while timeline and time.monotonic() - cleared < 3:  # before it climbs
+            time.sleep(1)
+            after.append(slow.evaluate(RECEIVED))
+        wait_for(lambda: camera_height(slow) >= top, 45)
+        up = time.monotonic() - cleared
         out[label] = {
             'step_down_s': round(down, 1) if stepped else None,
             'step_up_s': round(up, 1) if camera_height(slow) >= top else None,
@@ -308,7 +324,8 @@ def _measure(
             'janus_cpu_pct': round(cpu, 1),
         }
         if timeline:
-            out[label]['timeline'] = timeline_rows(a_slow, seconds)
+            out[label]['timeline'] = timeline_rows({**a_slow, 'sent': a_sent}, seconds)
+            out[label]['recovered'] = timeline_rows(b_slow, after)
         print(json.dumps(out[label]), file=sys.stderr, flush=True)
         time.sleep(5)  # both back on top before the next condition
     for browser in (far, here):
