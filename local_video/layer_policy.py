@@ -12,9 +12,15 @@ Damping, in the manner of Galène and WebRTC's own rate control:
   drops to the highest layer the estimate carries (one layer when there is no estimate);
 - up carefully: only after `UP_AFTER` seconds of a clean link and at least `HOLD_OFF`
   seconds after the last down-step, one layer at a time unless the estimate shows room
-  for more, so a recovered link is back on top within about 15 s;
-- no oscillation: a layer that failed within `PROBE_WINDOW` seconds of being reached
-  doubles the hold-off (up to `MAX_HOLD_OFF`) before it is tried again;
+  for more, so a recovered link is back on top within about 15 s, unless the rungs
+  above had failed several times (then up to `MAX_HOLD_OFF`: the price of probing
+  a rung that does not fit about once a minute instead of every 15 s);
+- no oscillation: each rung remembers how often in a row it failed within
+  `PROBE_WINDOW` seconds of being reached, and the hold-off before it is tried again
+  doubles with every failure (up to `MAX_HOLD_OFF`). The memory is per rung: a link
+  that carries everything but the top rung keeps probing the top rarely while a rung
+  below that once failed, and then held, is tried again at the usual pace. A rung
+  forgets its failures once it holds for `PROBE_WINDOW`;
 - a failed probe goes back to the rung it left, which was clean, and stays there for
   `PROBE_SETTLE` seconds whatever the reports say: they still show the loss of the
   overflowing queue, and acting on them took a 300 kbit/s attendee two rungs down
@@ -70,7 +76,10 @@ DOWN_AFTER = 2.0  # seconds of congestion before stepping down
 UP_AFTER = 2.5  # seconds of a clean link before stepping up (5 steps: ~12.5 s)
 HOLD_OFF = 5.0  # seconds after a down-step before any up-step
 PROBE_WINDOW = 8.0  # a down-step this soon after an up-step means the probe failed
-MAX_HOLD_OFF = 15.0  # failed probes wait at most this long: back on top soon after
+# Every failed probe costs the attendee a freeze or two (the overflowing queue, then
+# the keyframes Janus asks for on each switch), so a rung that keeps failing is tried
+# about once a minute; a link that recovers meanwhile waits that long to be used.
+MAX_HOLD_OFF = 60.0
 PROBE_SETTLE = 3.0  # seconds a failed probe's queue takes to drain (and the keyframe
 # of the layer it went back to to arrive): loss reported meanwhile is the probe's
 
@@ -98,8 +107,20 @@ class LayerState:
     good_since: float | None = None
     last_down: float | None = None
     last_up: float | None = None
-    hold_off: float = HOLD_OFF
     settle_until: float | None = None  # after a failed probe: loss is its echo
+    failures: tuple[int, ...] = ()  # per rung: failed probes in a row (short = none)
+
+    def failed(self, rung: int) -> int:
+        return self.failures[rung] if rung < len(self.failures) else 0
+
+    def wait_before(self, rung: int) -> float:
+        """Seconds after the last down-step before `rung` may be tried."""
+        return min(HOLD_OFF * 2 ** self.failed(rung), MAX_HOLD_OFF)
+
+    @property
+    def hold_off(self) -> float:
+        """The wait before the next rung up (what the decision log shows)."""
+        return self.wait_before(self.rung + 1)
 
     @property
     def layer(self) -> tuple[int, int]:
@@ -170,15 +191,25 @@ def step(state: LayerState, sample: LinkSample) -> LayerState:
     top = len(ladder) - 1
     if state.rung == top or sample.at - good_since < UP_AFTER:
         return state
-    if state.last_down is not None and sample.at - state.last_down < state.hold_off:
-        return state
     target = state.rung + 1
+    if state.last_down is not None and sample.at - state.last_down < state.wait_before(
+        target
+    ):
+        return state
     if estimate is not None:
         if ladder[target][2] * HEADROOM > estimate:
             return state  # the estimate says the next rung would not fit
         target = max(target, _highest_fitting(ladder, estimate, HEADROOM))
+    # The rung climbed from carried the link clean for UP_AFTER: it has held.
+    failures = tuple(
+        0 if rung <= state.rung else n for rung, n in enumerate(state.failures)
+    )
     return replace(
-        state, rung=min(target, top), good_since=sample.at, last_up=sample.at
+        state,
+        rung=min(target, top),
+        good_since=sample.at,
+        last_up=sample.at,
+        failures=failures,
     )
 
 
@@ -187,20 +218,26 @@ def _down(state: LayerState, sample: LinkSample, estimate: float | None) -> Laye
     target = state.rung - 1
     if estimate is not None:
         target = min(target, _highest_fitting(ladder, estimate, 1.0))
-    hold_off, settle_until = state.hold_off, None
-    if state.last_up is not None and sample.at - state.last_up < PROBE_WINDOW:
-        hold_off = min(
-            hold_off * 2, MAX_HOLD_OFF
-        )  # the last up-step failed: wait longer
+    target = max(target, 0)
+    failures = list(state.failures) + [0] * (len(ladder) - len(state.failures))
+    settle_until = None
+    climbed = state.last_up is not None and (
+        state.last_down is None or state.last_up > state.last_down
+    )
+    if climbed and sample.at - state.last_up < PROBE_WINDOW:
+        failures[state.rung] += 1  # the rung just reached did not hold
         settle_until = sample.at + PROBE_SETTLE
-    elif state.last_down is None or sample.at - state.last_down > MAX_HOLD_OFF:
-        hold_off = HOLD_OFF  # a long quiet spell: forgive earlier failures
+    elif (
+        climbed or state.last_down is None or sample.at - state.last_down > PROBE_WINDOW
+    ):
+        failures[state.rung] = 0  # it held: the link has changed since
+    # else: back from a failed probe and still losing: its echo, not this rung's fault
     return replace(
         state,
-        rung=max(target, 0),
+        rung=target,
         bad_since=None,
         good_since=None,
         last_down=sample.at,
-        hold_off=hold_off,
         settle_until=settle_until,
+        failures=tuple(failures),
     )

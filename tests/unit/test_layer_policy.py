@@ -183,3 +183,58 @@ def test_any_sequence_keeps_a_valid_layer_and_never_climbs_twice_in_up_after(
             assert last_up is None or i - last_up >= lp.UP_AFTER
             last_up = i
         state = new
+
+
+def _probe_times(state, fits, until, start=0.0):
+    """Drive a link that carries rungs up to `fits`; return the up-step times."""
+    ups, t = [], start
+    while t < until:
+        new = lp.step(state, lp.LinkSample(at=t, loss=0.3 if state.rung > fits else 0))
+        if new.rung > state.rung:
+            ups.append(t)
+        state, t = new, t + 1
+    return state, ups
+
+
+def test_a_rung_that_keeps_failing_is_tried_about_once_a_minute():
+    """Measured at 800 kbit/s: the link carries all but the top rung, and every failed
+    probe of the top costs freezes; probing it every 15 s cost ~8 freezes a minute."""
+    top = len(lp.PRESENTATION_LADDER) - 1
+    state = replace(lp.initial('presentation'), rung=top - 1)
+    state, ups = _probe_times(state, top - 1, 600)
+    gaps = [b - a for a, b in zip(ups, ups[1:], strict=False)]
+    assert gaps[-1] >= lp.MAX_HOLD_OFF and gaps == sorted(gaps)
+    assert state.failed(top) >= 4 and state.rung == top - 1
+
+
+def test_failures_are_remembered_per_rung_and_forgotten_once_it_holds():
+    top = len(lp.PRESENTATION_LADDER) - 1
+    state = replace(lp.initial('presentation'), rung=top - 1)
+    state, _ = _probe_times(state, top - 1, 200)
+    assert state.failed(top) >= 3 and state.failed(top - 1) == 0
+    # The link recovers: after the long wait the top is tried, holds, and is clean.
+    state, ups = _probe_times(state, top, 300, start=200)
+    assert state.rung == top and ups and ups[0] - 200 <= lp.MAX_HOLD_OFF
+    # It shrinks again below the top: a rung that held is not a failed probe, so the
+    # next try of the top comes after the first hold-off, not the long one.
+    state, ups = _probe_times(state, top - 1, 330, start=300)
+    assert ups and ups[0] - 300 <= lp.DOWN_AFTER + lp.HOLD_OFF + 2
+    assert state.failed(top) == len(ups)  # counted afresh
+
+
+def test_loss_outlasting_the_settle_is_not_blamed_on_the_clean_rung():
+    """At 300 kbit/s a failed probe's loss lasted 5 s: the second step down it causes
+    must not count against the rung the probe left, and the failed rung still waits
+    its own, longer hold-off when the attendee climbs back past the clean one."""
+    state = replace(lp.initial('camera'), rung=1)
+    state, _ = run(state, link(0, 4))  # probes rung 2 at t=3
+    assert state.rung == 2
+    state, _ = run(state, link(4, 5, loss=0.5))  # fails at once: back to 1
+    assert state.rung == 1 and state.failed(2) == 1
+    state, changes = run(state, link(5 + lp.PROBE_SETTLE, 13, loss=0.3))
+    assert changes and changes[0][1] == 0 and state.failed(1) == 0
+    down = changes[0][0]
+    state, changes = run(state, link(13, 60))
+    climbs = {rung: t for t, rung in changes}
+    assert climbs[1] - down >= lp.HOLD_OFF
+    assert climbs[2] - down >= 2 * lp.HOLD_OFF  # rung 2 failed once: twice the wait
