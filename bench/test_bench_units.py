@@ -174,7 +174,7 @@ def test_slow_link_window_figures_are_rates_over_the_window():
     def sample(at, frames, freezes, frozen, lost, received, concealed, samples):
         video = {'frames': frames, 'height': 180, 'freezes': freezes,
                  'frozen': frozen, 'lost': lost, 'received': received,
-                 'bytes': 2_500 * received}  # fmt: skip
+                 'bytes': 2_500 * received, 'jitter': at / 10}  # fmt: skip
         return {'at': at, 'camera': video, 'screen': None,
                 'audio': {'concealed': concealed, 'samples': samples}}  # fmt: skip
 
@@ -184,6 +184,7 @@ def test_slow_link_window_figures_are_rates_over_the_window():
     assert figures['camera'] == {
         'fps': 5.0, 'height': 180, 'freezes_per_min': 6.0, 'frozen_s': 1.0,
         'loss_pct': 5.0, 'kbps': 950,  # 950 packets of 2,500 B over 20 s
+        'jitter_ms': 3.0,  # the jitter at the window's end, not a difference
     }  # fmt: skip
     assert figures['screen'] is None
     assert figures['audio_concealed_pct'] == 0.1
