@@ -20,7 +20,9 @@ Damping, in the manner of Galène and WebRTC's own rate control:
   doubles with every failure (up to `MAX_HOLD_OFF`). The memory is per rung: a link
   that carries everything but the top rung keeps probing the top rarely while a rung
   below that once failed, and then held, is tried again at the usual pace. A rung
-  forgets its failures once it holds for `PROBE_WINDOW`;
+  forgets its failures once it has carried the link: a clean spell on it that leads
+  to the next step up, or a down-step from it more than `PROBE_WINDOW` after it was
+  reached;
 - a failed probe goes back to the rung it left, which was clean, and stays there for
   `PROBE_SETTLE` seconds whatever the reports say: they still show the loss of the
   overflowing queue, and acting on them took a 300 kbit/s attendee two rungs down
